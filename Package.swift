@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Hot CPU kernels are C with per-function target attributes (AVX-512 / AVX2+FMA / portable)
+// chosen at run time; they are built optimized even in debug so tests stay fast.
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+
+let package = Package(
+    name: "Peregrine",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "peregrine", targets: ["peregrine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LMTensor"),
+        .target(name: "LMCPUKernels", cSettings: kernelCFlags),
+        .target(name: "LMCPU", dependencies: ["LMTensor", "LMCPUKernels"]),
+        .target(name: "LMModels", dependencies: ["LMTensor"]),
+        .executableTarget(
+            name: "peregrine",
+            dependencies: [
+                "LMTensor", "LMCPU", "LMModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"]),
+        .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"]),
+    ]
+)

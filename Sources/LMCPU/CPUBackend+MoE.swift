@@ -1,0 +1,73 @@
+import LMTensor
+
+extension CPUBackend {
+    /// Sparse mixture of SiLU-gated experts, routed as transformers' Mixtral does: softmax over
+    /// the router logits in f32, the top-k experts, optionally renormalised to sum to one; each
+    /// expert runs once over the tokens routed to it   x [T, C], routerLogits [T, E], out [T, C].
+    public func mixtureOfExperts(_ x: Tensor, routerLogits: Tensor, experts: [ExpertWeights],
+                                 routing: ExpertRouting, out: Tensor) {
+        let tokens = x.shape.rows, width = x.shape.last, expertCount = experts.count, k = routing.topK
+        precondition(routerLogits.shape.rows == tokens && routerLogits.shape.last == expertCount && out.shape == x.shape,
+                     "mixtureOfExperts: x \(x.shape), router \(routerLogits.shape) for \(expertCount) experts, out \(out.shape)")
+        precondition(k >= 1 && k <= expertCount, "mixtureOfExperts: top-\(k) of \(expertCount) experts")
+        route(routerLogits.floats, tokens: tokens, experts: expertCount, routing: routing)
+
+        let xp = x.floats, op = out.floats
+        op.update(repeating: 0, count: tokens * width)
+        var members: [(token: Int, weight: Float)] = []
+        members.reserveCapacity(tokens)
+        for (e, expert) in experts.enumerated() {
+            members.removeAll(keepingCapacity: true)
+            for t in 0..<tokens {
+                for slot in 0..<k where moeWorkspace.chosenExperts[t * k + slot] == e {
+                    members.append((t, moeWorkspace.chosenWeights[t * k + slot]))
+                }
+            }
+            if members.isEmpty { continue }
+            let n = members.count, hidden = expert.gate.shape[0]
+            let input = MoEWorkspace.view(&moeWorkspace.expertInput, Shape(n, width))
+            let gate = MoEWorkspace.view(&moeWorkspace.gate, Shape(n, hidden))
+            let up = MoEWorkspace.view(&moeWorkspace.up, Shape(n, hidden))
+            let result = MoEWorkspace.view(&moeWorkspace.expertOutput, Shape(n, width))
+            for (i, member) in members.enumerated() {
+                (input.floats + i * width).update(from: xp + member.token * width, count: width)
+            }
+            linear(input, weight: expert.gate, bias: nil, out: gate)
+            linear(input, weight: expert.up, bias: nil, out: up)
+            siluMul(gate: gate, up: up, out: gate)
+            linear(gate, weight: expert.down, bias: nil, out: result)
+            for (i, member) in members.enumerated() {
+                kernels.axpy(member.weight, result.floats + i * width, op + member.token * width, Int64(width))
+            }
+        }
+    }
+
+    /// Fills `moeWorkspace.chosenExperts/Weights` with each token's top-k experts.
+    private func route(_ logits: UnsafeMutablePointer<Float>, tokens: Int, experts: Int, routing: ExpertRouting) {
+        let k = routing.topK
+        moeWorkspace.chosenExperts = [Int](repeating: 0, count: tokens * k)
+        moeWorkspace.chosenWeights = [Float](repeating: 0, count: tokens * k)
+        moeWorkspace.probabilities = [Float](repeating: 0, count: experts)
+        for t in 0..<tokens {
+            moeWorkspace.probabilities.withUnsafeMutableBufferPointer { p in
+                p.baseAddress!.update(from: logits + t * experts, count: experts)
+                kernels.softmax(p.baseAddress!, Int64(experts))
+            }
+            var sum: Float = 0
+            for slot in 0..<k {
+                // The largest remaining probability; ties go to the lower expert index.
+                var best = -1
+                for e in 0..<experts where moeWorkspace.probabilities[e] >= 0 {
+                    if best < 0 || moeWorkspace.probabilities[e] > moeWorkspace.probabilities[best] { best = e }
+                }
+                moeWorkspace.chosenExperts[t * k + slot] = best
+                moeWorkspace.chosenWeights[t * k + slot] = moeWorkspace.probabilities[best]
+                sum += moeWorkspace.probabilities[best]
+                moeWorkspace.probabilities[best] = -1
+            }
+            if routing.renormalize {
+                for slot in 0..<k { moeWorkspace.chosenWeights[t * k + slot] /= sum }
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+// CPU kernels of the reference backend. Each instruction-set level (portable, AVX2+FMA+F16C,
+// AVX-512) provides the same table of functions; the Swift backend picks one table at run time
+// from what the CPU reports, and tests compare every table against the portable one.
+//
+// Shape legend: T tokens, H heads, D head dim, C channels, K reduction length, N output rows.
+// All matrices are row-major with an explicit leading dimension (elements between rows).
+#ifndef LM_CPU_KERNELS_H
+#define LM_CPU_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LM_ISA_PORTABLE = 0,
+    LM_ISA_AVX2 = 1,    // AVX2 + FMA + F16C
+    LM_ISA_AVX512 = 2,  // AVX-512 F/BW/VL/DQ
+} lm_isa;
+
+/// The best level this CPU and OS support.
+lm_isa lm_cpu_detect_isa(void);
+
+/// A spin-wait hint (x86 `pause`), for threads polling a flag another core will set.
+static inline void lm_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/// y[t, n] = sum_k x[t, k] * w[n, k] + bias[n]   for t in [0, T), n in [n0, n1).
+/// x: [T, K] f32 (row stride ldx), w: [N, K] in the kernel's weight type (row stride ldw),
+/// bias: [N] f32 or NULL, y: [T, N] f32 (row stride ldy).
+/// scratch: at least lm_linear_scratch_floats(K) floats owned by the calling thread.
+typedef void (*lm_linear_fn)(const float *x, int64_t ldx, const void *w, int64_t ldw,
+                             const float *bias, float *y, int64_t ldy,
+                             int64_t T, int64_t n0, int64_t n1, int64_t K, float *scratch);
+
+/// Floats of per-thread scratch a linear kernel may use for a reduction length K.
+int64_t lm_linear_scratch_floats(int64_t K);
+
+/// One query row of attention for one head over keys [k0, k1) of a paged cache.
+/// q: [D]; caches: [blocks, block_size, Hkv, D] f32 viewed through block_table;
+/// the key at position j lives at slot block_table[j / block_size] * block_size + j % block_size,
+/// element offset slot * slot_stride + head_offset. scores: scratch of k1 - k0 floats. out: [D].
+typedef void (*lm_attention_row_fn)(const float *q, const float *k_cache, const float *v_cache,
+                                    const int32_t *block_table, int64_t block_size,
+                                    int64_t slot_stride, int64_t head_offset,
+                                    int64_t k0, int64_t k1, int64_t D, float scale,
+                                    float *scores, float *out);
+
+typedef struct {
+    lm_isa isa;
+    lm_linear_fn linear_f32;
+    lm_linear_fn linear_bf16;
+    lm_linear_fn linear_f16;
+    lm_attention_row_fn attention_row;
+    /// out[c] = x[c] / sqrt(mean(x^2) + eps) * w[c]; x, w, out: [C]. out may alias x.
+    void (*rms_norm_row)(const float *x, const float *w, float *out, int64_t C, float eps);
+    /// out[i] = silu(gate[i]) * up[i]; out may alias either input.
+    void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    /// out[i] = a[i] + b[i]; out may alias either input.
+    void (*add)(const float *a, const float *b, float *out, int64_t n);
+    /// y[i] += a * x[i]
+    void (*axpy)(float a, const float *x, float *y, int64_t n);
+    /// In-place rotary embedding of one token: x [H, D], cos/sin [rot/2] for this position.
+    /// neox != 0: pairs (i, i + rot/2) ("rotate_half"); otherwise adjacent pairs (2i, 2i + 1).
+    void (*rope_row)(float *x, int64_t H, int64_t D, int64_t rot, const float *cos,
+                     const float *sin, int neox);
+    /// Widen n values to f32.
+    void (*bf16_to_f32)(const uint16_t *x, float *out, int64_t n);
+    void (*f16_to_f32)(const uint16_t *x, float *out, int64_t n);
+    /// In-place softmax over n values.
+    void (*softmax)(float *x, int64_t n);
+} lm_kernels;
+
+/// The kernel table of one level; levels above what the CPU supports must not be used.
+lm_kernels lm_kernels_for_isa(lm_isa isa);
+
+/// Scalar conversions shared with Swift (round-to-nearest-even for narrowing).
+float lm_bf16_to_f32(uint16_t h);
+uint16_t lm_f32_to_bf16(float f);
+float lm_f16_to_f32(uint16_t h);
+uint16_t lm_f32_to_f16(float f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+// Plain-C kernel bodies shared by every instruction-set level. Each kernels_<isa>.c includes this
+// file inside a `#pragma clang attribute` region that sets its target, so the compiler
+// vectorizes the same source for that level. Reductions opt into reassociation locally.
+// Not a public header: included only by kernels_*.c.
+#include <math.h>
+#include <string.h>
+
+#define LM_REASSOCIATE _Pragma("clang fp reassociate(on)")
+
+static inline float g_bf16_to_f32(uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// binary16 -> f32 for normal numbers and zero; subnormals, infinities and NaNs take the slow path.
+static inline float g_f16_to_f32(uint16_t h) {
+    const uint32_t exponent = h & 0x7c00;
+    if (exponent == 0 || exponent == 0x7c00) return lm_f16_to_f32(h);
+    const uint32_t u = ((uint32_t)(h & 0x8000) << 16) | (((uint32_t)(h & 0x7fff) << 13) + 0x38000000u);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// exp(x) with about 2 ulp error over the float range (Cephes' expf polynomial); branch free so
+// that loops calling it vectorize. Results below exp(-87.3) flush towards 2^-126.
+static inline float g_exp(float x) {
+    x = fminf(fmaxf(x, -87.3f), 88.3f);
+    const float fx = floorf(x * 1.44269504088896341f + 0.5f);
+    x = x - fx * 0.693359375f;
+    x = x - fx * -2.12194440e-4f;
+    const float z = x * x;
+    float y = 1.9875691500e-4f;
+    y = y * x + 1.3981999507e-3f;
+    y = y * x + 8.3334519073e-3f;
+    y = y * x + 4.1665795894e-2f;
+    y = y * x + 1.6666665459e-1f;
+    y = y * x + 5.0000001201e-1f;
+    y = y * z + x + 1.0f;
+    const int32_t bits = ((int32_t)fx + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return y * scale;
+}
+
+static float g_dot(const float *restrict a, const float *restrict b, int64_t n) {
+    LM_REASSOCIATE
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void g_axpy(float a, const float *restrict x, float *restrict y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void g_add(const float *a, const float *b, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void g_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + g_exp(-g)) * up[i];
+    }
+}
+
+static void g_rms_norm_row(const float *x, const float *restrict w, float *out, int64_t C, float eps) {
+    LM_REASSOCIATE
+    float sum = 0.0f;
+    for (int64_t i = 0; i < C; i++) sum += x[i] * x[i];
+    const float inv = 1.0f / sqrtf(sum / (float)C + eps);
+    for (int64_t i = 0; i < C; i++) out[i] = x[i] * inv * w[i];
+}
+
+static void g_softmax(float *x, int64_t n) {
+    LM_REASSOCIATE
+    float m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) m = fmaxf(m, x[i]);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = g_exp(x[i] - m);
+        sum += x[i];
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+static void g_bf16_to_f32_row(const uint16_t *restrict x, float *restrict out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = g_bf16_to_f32(x[i]);
+}
+
+static void g_f16_to_f32_row(const uint16_t *restrict x, float *restrict out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = g_f16_to_f32(x[i]);
+}
+
+static void g_rope_row(float *x, int64_t H, int64_t D, int64_t rot, const float *cos,
+                       const float *sin, int neox) {
+    const int64_t half = rot / 2;
+    for (int64_t h = 0; h < H; h++) {
+        float *v = x + h * D;
+        if (neox) {
+            for (int64_t i = 0; i < half; i++) {
+                const float a = v[i], b = v[i + half];
+                v[i] = a * cos[i] - b * sin[i];
+                v[i + half] = b * cos[i] + a * sin[i];
+            }
+        } else {
+            for (int64_t i = 0; i < half; i++) {
+                const float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * cos[i] - b * sin[i];
+                v[2 * i + 1] = b * cos[i] + a * sin[i];
+            }
+        }
+    }
+}
+
+static void g_attention_row(const float *q, const float *k_cache, const float *v_cache,
+                            const int32_t *block_table, int64_t block_size, int64_t slot_stride,
+                            int64_t head_offset, int64_t k0, int64_t k1, int64_t D, float scale,
+                            float *scores, float *out) {
+    // Pass 1: scores, walking the block table one block at a time.
+    for (int64_t pos = k0; pos < k1;) {
+        const int64_t in_block = pos % block_size;
+        const int64_t count = (block_size - in_block < k1 - pos) ? block_size - in_block : k1 - pos;
+        const int64_t first_slot = (int64_t)block_table[pos / block_size] * block_size + in_block;
+        for (int64_t j = 0; j < count; j++) {
+            const float *k = k_cache + (first_slot + j) * slot_stride + head_offset;
+            scores[pos - k0 + j] = g_dot(q, k, D) * scale;
+        }
+        pos += count;
+    }
+    g_softmax(scores, k1 - k0);
+    // Pass 2: weighted sum of values.
+    for (int64_t d = 0; d < D; d++) out[d] = 0.0f;
+    for (int64_t pos = k0; pos < k1;) {
+        const int64_t in_block = pos % block_size;
+        const int64_t count = (block_size - in_block < k1 - pos) ? block_size - in_block : k1 - pos;
+        const int64_t first_slot = (int64_t)block_table[pos / block_size] * block_size + in_block;
+        for (int64_t j = 0; j < count; j++) {
+            const float *v = v_cache + (first_slot + j) * slot_stride + head_offset;
+            g_axpy(scores[pos - k0 + j], v, out, D);
+        }
+        pos += count;
+    }
+}
+
+// Portable linear: widen one weight row at a time into scratch, then one dot per token.
+#define LM_DEFINE_ROWWISE_LINEAR(NAME, WTYPE, WIDEN)                                           \
+    static void NAME(const float *x, int64_t ldx, const void *w_, int64_t ldw, const float *bias, \
+                     float *y, int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K,        \
+                     float *scratch) {                                                            \
+        const WTYPE *w = (const WTYPE *)w_;                                                       \
+        for (int64_t n = n0; n < n1; n++) {                                                       \
+            const float *row = WIDEN(w + n * ldw, scratch, K);                                     \
+            const float b = bias ? bias[n] : 0.0f;                                                \
+            for (int64_t t = 0; t < T; t++) y[t * ldy + n] = g_dot(x + t * ldx, row, K) + b;      \
+        }                                                                                         \
+    }
+
+static inline const float *g_widen_f32(const float *w, float *scratch, int64_t K) {
+    (void)scratch; (void)K;
+    return w;
+}
+static inline const float *g_widen_bf16(const uint16_t *w, float *scratch, int64_t K) {
+    g_bf16_to_f32_row(w, scratch, K);
+    return scratch;
+}
+static inline const float *g_widen_f16(const uint16_t *w, float *scratch, int64_t K) {
+    g_f16_to_f32_row(w, scratch, K);
+    return scratch;
+}
+
+LM_DEFINE_ROWWISE_LINEAR(g_linear_f32, float, g_widen_f32)
+LM_DEFINE_ROWWISE_LINEAR(g_linear_bf16, uint16_t, g_widen_bf16)
+LM_DEFINE_ROWWISE_LINEAR(g_linear_f16, uint16_t, g_widen_f16)
+
+// The table entries every level shares; a level overrides what it hand-writes.
+static lm_kernels g_table(lm_isa isa) {
+    lm_kernels k;
+    k.isa = isa;
+    k.linear_f32 = g_linear_f32;
+    k.linear_bf16 = g_linear_bf16;
+    k.linear_f16 = g_linear_f16;
+    k.attention_row = g_attention_row;
+    k.rms_norm_row = g_rms_norm_row;
+    k.silu_mul = g_silu_mul;
+    k.add = g_add;
+    k.axpy = g_axpy;
+    k.rope_row = g_rope_row;
+    k.bf16_to_f32 = g_bf16_to_f32_row;
+    k.f16_to_f32 = g_f16_to_f32_row;
+    k.softmax = g_softmax;
+    return k;
+}

@@ -1,0 +1,137 @@
+import LMTensor
+
+/// The Llama-family decoder every supported architecture runs on: embedding, N pre-norm blocks
+/// (attention with GQA, RoPE, optional q/k norm, biases and sliding window; SiLU-gated MLP or a
+/// mixture of experts), final norm and LM head. Ported from transformers' `LlamaModel` /
+/// `MixtralModel`; differences between architectures live in `DecoderSpec`.
+///
+/// Runs ragged batches over a paged KV cache; one caller at a time.
+public final class DecoderModel: @unchecked Sendable {
+    public let spec: DecoderSpec
+    public let backend: any Backend
+    let weights: DecoderWeights
+    let inverseFrequencies: Tensor   // [rot/2]
+    private var workspace: ForwardWorkspace?
+
+    public init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
+        self.spec = spec
+        self.backend = backend
+        weights = try DecoderWeights(spec: spec, source: source, names: names, backend: backend)
+        let frequencies = spec.rope.inverseFrequencies()
+        inverseFrequencies = try backend.allocate(Shape(frequencies.count), dtype: .f32)
+        backend.upload(frequencies, to: inverseFrequencies)
+    }
+
+    /// A paged cache for this model with `blockCount` blocks of `blockSize` tokens.
+    public func makeKVCache(blockCount: Int, blockSize: Int = 16) throws -> KVCache {
+        try KVCache(layout: KVCacheLayout(layerCount: spec.layerCount, blockCount: blockCount, blockSize: blockSize,
+                                          kvHeads: spec.kvHeadCount, headDim: spec.headDim, dtype: backend.activationDType),
+                    backend: backend)
+    }
+
+    /// Runs one step: writes the new tokens' keys and values into `cache` and returns the logits
+    /// of `batch.logitRows`, [R, V] (a view valid until the next call).
+    public func forward(_ batch: ForwardBatch, cache: KVCache) throws -> Tensor {
+        try validate(batch)
+        let t = batch.tokens.count, r = batch.logitRows.count
+        let w = try workspace(tokens: t, rows: r)
+        backend.upload(batch.tokens, to: w.tokens.rows(0..<t))
+        backend.upload(batch.positions, to: w.positions.rows(0..<t))
+        backend.upload(batch.logitRows, to: w.logitRows.rows(0..<r))
+
+        let hidden = w.hidden.rows(0..<t)
+        backend.gatherRows(weights.embedding, indices: w.tokens.rows(0..<t), out: hidden)
+        let cos = w.cos.rows(0..<t), sin = w.sin.rows(0..<t)
+        backend.ropeAngles(positions: w.positions.rows(0..<t), inverseFrequencies: inverseFrequencies, cos: cos, sin: sin)
+
+        for (index, layer) in weights.layers.enumerated() {
+            let normed = w.normed.rows(0..<t), projected = w.projected.rows(0..<t)
+            backend.rmsNorm(hidden, weight: layer.inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
+            attention(layer.attention, input: normed, out: projected, layer: index, cos: cos, sin: sin,
+                      batch: batch.attention, cache: cache.layers[index], workspace: w)
+            backend.add(hidden, projected, out: hidden)
+            backend.rmsNorm(hidden, weight: layer.postAttentionNorm, epsilon: spec.rmsNormEpsilon, out: normed)
+            feedForward(layer.feedForward, input: normed, out: projected, workspace: w)
+            backend.add(hidden, projected, out: hidden)
+        }
+
+        let finalRows = w.finalRows.rows(0..<r), logits = w.logits.rows(0..<r)
+        backend.gatherRows(hidden, indices: w.logitRows.rows(0..<r), out: finalRows)
+        backend.rmsNorm(finalRows, weight: weights.finalNorm, epsilon: spec.rmsNormEpsilon, out: finalRows)
+        backend.linear(finalRows, weight: weights.lmHead, bias: nil, out: logits)
+        return logits
+    }
+
+    /// Self-attention of one layer   input [T, C] -> out [T, C].
+    private func attention(_ a: AttentionWeights, input: Tensor, out: Tensor, layer: Int, cos: Tensor, sin: Tensor,
+                           batch: AttentionBatch, cache: LayerKVCache, workspace w: ForwardWorkspace) {
+        let t = input.shape[0], d = spec.headDim
+        let q = w.query.rows(0..<t), k = w.key.rows(0..<t), v = w.value.rows(0..<t)
+        backend.linear(input, weight: a.query, bias: a.queryBias, out: q)
+        backend.linear(input, weight: a.key, bias: a.keyBias, out: k)
+        backend.linear(input, weight: a.value, bias: a.valueBias, out: v)
+        let q3 = q.reshaped(t, spec.headCount, d), k3 = k.reshaped(t, spec.kvHeadCount, d), v3 = v.reshaped(t, spec.kvHeadCount, d)
+        if let queryNorm = a.queryNorm, let keyNorm = a.keyNorm {
+            let qRows = q.reshaped(t * spec.headCount, d), kRows = k.reshaped(t * spec.kvHeadCount, d)
+            backend.rmsNorm(qRows, weight: queryNorm, epsilon: spec.rmsNormEpsilon, out: qRows)
+            backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
+        }
+        backend.rope(q3, cos: cos, sin: sin, rotaryDim: spec.rope.rotaryDim, style: spec.rope.style)
+        backend.rope(k3, cos: cos, sin: sin, rotaryDim: spec.rope.rotaryDim, style: spec.rope.style)
+        backend.writeKV(key: k3, value: v3, cache: cache, batch: batch)
+        let attended = w.attended.rows(0..<t)
+        backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
+                          slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
+        backend.linear(attended, weight: a.output, bias: a.outputBias, out: out)
+    }
+
+    /// The MLP or mixture of experts of one layer   input [T, C] -> out [T, C].
+    private func feedForward(_ f: FeedForwardWeights, input: Tensor, out: Tensor, workspace w: ForwardWorkspace) {
+        let t = input.shape[0]
+        switch f {
+        case let .dense(gate, up, down, gateBias, upBias, downBias):
+            let g = w.gate.rows(0..<t), u = w.up.rows(0..<t)
+            backend.linear(input, weight: gate, bias: gateBias, out: g)
+            backend.linear(input, weight: up, bias: upBias, out: u)
+            backend.siluMul(gate: g, up: u, out: g)
+            backend.linear(g, weight: down, bias: downBias, out: out)
+        case let .experts(router, experts, routing):
+            let logits = w.routerLogits!.rows(0..<t)
+            backend.linear(input, weight: router, bias: nil, out: logits)
+            backend.mixtureOfExperts(input, routerLogits: logits, experts: experts, routing: routing, out: out)
+        }
+    }
+
+    private func workspace(tokens: Int, rows: Int) throws -> ForwardWorkspace {
+        if let workspace, workspace.tokenCapacity >= tokens, workspace.rowCapacity >= rows { return workspace }
+        let capacity = max(tokens, workspace?.tokenCapacity ?? 0)
+        let rowCapacity = max(rows, workspace?.rowCapacity ?? 0)
+        workspace = nil  // release the old buffers first
+        let fresh = try ForwardWorkspace(spec: spec, tokenCapacity: capacity, rowCapacity: rowCapacity, backend: backend)
+        workspace = fresh
+        return fresh
+    }
+
+    private func validate(_ batch: ForwardBatch) throws(ForwardError) {
+        let t = batch.tokens.count
+        guard t > 0 else { throw .emptyBatch }
+        guard batch.positions.count == t, batch.attention.slotMapping.count == t else {
+            throw .inconsistentBatch("\(t) tokens, \(batch.positions.count) positions, \(batch.attention.slotMapping.count) slots")
+        }
+        for token in batch.tokens where token < 0 || Int(token) >= spec.vocabSize {
+            throw .tokenOutOfRange(token: token, vocabSize: spec.vocabSize)
+        }
+        for row in batch.logitRows where row < 0 || Int(row) >= t {
+            throw .inconsistentBatch("logit row \(row) outside 0..<\(t)")
+        }
+        var covered = 0
+        for sequence in batch.attention.sequences {
+            guard sequence.queryStart == covered, sequence.queryCount > 0, sequence.contextLength >= sequence.queryCount,
+                  sequence.blockTable.count * batch.attention.blockSize >= sequence.contextLength else {
+                throw .inconsistentBatch("sequence \(sequence.queryStart)+\(sequence.queryCount) of context \(sequence.contextLength)")
+            }
+            covered += sequence.queryCount
+        }
+        guard covered == t else { throw .inconsistentBatch("sequences cover \(covered) of \(t) tokens") }
+    }
+}

@@ -1,0 +1,87 @@
+import LMTensor
+
+/// The weights of one attention block.
+struct AttentionWeights {
+    var query: Tensor, key: Tensor, value: Tensor, output: Tensor   // [Hq·D, C], [Hkv·D, C] ×2, [C, Hq·D]
+    var queryBias: Tensor?, keyBias: Tensor?, valueBias: Tensor?, outputBias: Tensor?
+    var queryNorm: Tensor?, keyNorm: Tensor?                          // [D]
+}
+
+/// The feed-forward of one layer: a SiLU-gated MLP or a sparse mixture of them.
+enum FeedForwardWeights {
+    case dense(gate: Tensor, up: Tensor, down: Tensor, gateBias: Tensor?, upBias: Tensor?, downBias: Tensor?)
+    case experts(router: Tensor, experts: [ExpertWeights], routing: ExpertRouting)   // router [E, C]
+}
+
+struct LayerWeights {
+    var inputNorm: Tensor            // [C]
+    var attention: AttentionWeights
+    var postAttentionNorm: Tensor    // [C]
+    var feedForward: FeedForwardWeights
+}
+
+/// All weights of a decoder, loaded through a backend and checked against the spec's shapes.
+struct DecoderWeights {
+    var embedding: Tensor   // [V, C]
+    var layers: [LayerWeights]
+    var finalNorm: Tensor   // [C]
+    var lmHead: Tensor      // [V, C] (the embedding when tied)
+
+    init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
+        let loader = WeightLoader(source: source, backend: backend)
+        let c = spec.hiddenSize, d = spec.headDim
+        embedding = try loader.load(names.embedding, [spec.vocabSize, c])
+        finalNorm = try loader.load(names.finalNorm, [c])
+        // As in transformers, tied embeddings win over an lm_head the file may also carry.
+        lmHead = spec.tiedEmbeddings ? embedding : try loader.load(names.lmHead, [spec.vocabSize, c])
+        layers = try (0..<spec.layerCount).map { layer in
+            func name(_ template: String, _ suffix: String = "") -> String { names.resolve(template, layer: layer) + suffix }
+            func projection(_ template: String, _ shape: [Int], bias: Bool) throws -> (Tensor, Tensor?) {
+                (try loader.load(name(template, ".weight"), shape), bias ? try loader.load(name(template, ".bias"), [shape[0]]) : nil)
+            }
+            let (q, qb) = try projection(names.query, [spec.queryWidth, c], bias: spec.qkvBias)
+            let (k, kb) = try projection(names.key, [spec.kvWidth, c], bias: spec.qkvBias)
+            let (v, vb) = try projection(names.value, [spec.kvWidth, c], bias: spec.qkvBias)
+            let (o, ob) = try projection(names.output, [c, spec.queryWidth], bias: spec.outputBias)
+            let attention = AttentionWeights(
+                query: q, key: k, value: v, output: o, queryBias: qb, keyBias: kb, valueBias: vb, outputBias: ob,
+                queryNorm: spec.qkNorm ? try loader.load(name(names.queryNorm), [d]) : nil,
+                keyNorm: spec.qkNorm ? try loader.load(name(names.keyNorm), [d]) : nil)
+
+            let feedForward: FeedForwardWeights
+            if let moe = spec.experts {
+                let f = moe.intermediateSize
+                let experts = try (0..<moe.count).map { e in
+                    ExpertWeights(gate: try loader.load(names.resolve(names.expertGate, layer: layer, expert: e), [f, c]),
+                                  up: try loader.load(names.resolve(names.expertUp, layer: layer, expert: e), [f, c]),
+                                  down: try loader.load(names.resolve(names.expertDown, layer: layer, expert: e), [c, f]))
+                }
+                feedForward = .experts(router: try loader.load(name(names.router), [moe.count, c]), experts: experts,
+                                       routing: ExpertRouting(topK: moe.topK, renormalize: moe.renormalize))
+            } else {
+                let f = spec.intermediateSize
+                let (gate, gb) = try projection(names.gate, [f, c], bias: spec.mlpBias)
+                let (up, ub) = try projection(names.up, [f, c], bias: spec.mlpBias)
+                let (down, db) = try projection(names.down, [c, f], bias: spec.mlpBias)
+                feedForward = .dense(gate: gate, up: up, down: down, gateBias: gb, upBias: ub, downBias: db)
+            }
+            return LayerWeights(inputNorm: try loader.load(name(names.inputNorm), [c]), attention: attention,
+                                postAttentionNorm: try loader.load(name(names.postAttentionNorm), [c]),
+                                feedForward: feedForward)
+        }
+    }
+}
+
+/// Fetches named tensors, checks their shapes, and hands them to the backend.
+struct WeightLoader {
+    let source: any WeightSource
+    let backend: any Backend
+
+    func load(_ name: String, _ shape: [Int]) throws -> Tensor {
+        let host = try source.tensor(name)
+        guard host.shape.dims == shape else {
+            throw ModelLoadError.shapeMismatch(file: source.file(of: name), tensor: name, expected: shape, actual: host.shape.dims)
+        }
+        return try backend.loadWeight(host)
+    }
+}

@@ -1,0 +1,94 @@
+/// Pairing of the two halves RoPE rotates together.
+public enum RopeStyle: Sendable, Equatable {
+    /// Dims `i` and `i + rot/2` ("rotate_half"; Hugging Face Llama, Qwen, Mistral).
+    case neox
+    /// Dims `2i` and `2i + 1` (GPT-J, and llama.cpp's permuted Llama checkpoints).
+    case interleaved
+}
+
+/// The three projections of one SiLU-gated expert.
+public struct ExpertWeights: Sendable {
+    public let gate: Tensor  // [F, C]
+    public let up: Tensor    // [F, C]
+    public let down: Tensor  // [C, F]
+
+    public init(gate: Tensor, up: Tensor, down: Tensor) {
+        self.gate = gate
+        self.up = up
+        self.down = down
+    }
+}
+
+/// Routing of a mixture-of-experts layer.
+public struct ExpertRouting: Sendable, Equatable {
+    /// Experts each token uses.
+    public var topK: Int
+    /// Rescale the top-k routing weights to sum to one (Mixtral, Qwen3-MoE `norm_topk_prob`).
+    public var renormalize: Bool
+
+    public init(topK: Int, renormalize: Bool) {
+        self.topK = topK
+        self.renormalize = renormalize
+    }
+}
+
+/// A compute device and every op the models need. Every op has a CPU reference implementation
+/// (LMCPU); others are checked against it. Ops write into caller-provided outputs so a model
+/// allocates its activations once. A backend is driven by one thread at a time; ops may run
+/// asynchronously and `download` waits for them.
+///
+/// Shape legend: T tokens, H heads (Hq query, Hkv key/value), D head dim, C channels,
+/// F feed-forward width, E experts, V vocab, R rows.
+public protocol Backend: AnyObject, Sendable {
+    /// A short description naming the device, e.g. "cpu (avx512, 2 threads)".
+    var name: String { get }
+    /// The dtype this backend computes activations and stores KV caches in.
+    var activationDType: DType { get }
+
+    // MARK: Memory
+
+    /// An uninitialised tensor.
+    func allocate(_ shape: Shape, dtype: DType) throws -> Tensor
+    /// A weight for the ops below, made from host bytes (may alias them on the CPU).
+    /// Rank-1 weights (norms, biases) are stored as `activationDType`.
+    func loadWeight(_ host: HostTensor) throws -> Tensor
+    /// Copies host values into `tensor` (i32 tensors from `[Int32]`).
+    func upload(_ values: [Int32], to tensor: Tensor)
+    /// Copies host values into an f32 `tensor`.
+    func upload(_ values: [Float], to tensor: Tensor)
+    /// Waits for pending work and returns the tensor's values as f32.
+    func download(_ tensor: Tensor) -> [Float]
+    /// Waits for pending work and returns the index of each row's largest value (the first on
+    /// ties)   x [R, V] -> [R].
+    func argmax(_ x: Tensor) -> [Int32]
+
+    // MARK: Ops
+
+    /// out[r] = source[indices[r]]   source [N, C] (any float dtype), indices [R] i32, out [R, C].
+    func gatherRows(_ source: Tensor, indices: Tensor, out: Tensor)
+    /// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight   x [R, C], weight [C], out [R, C].
+    func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor)
+    /// out = a + b, elementwise over equal shapes.
+    func add(_ a: Tensor, _ b: Tensor, out: Tensor)
+    /// out = x · weightᵀ + bias   x [T, K], weight [N, K], bias [N] or nil, out [T, N].
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor)
+    /// out = silu(gate) * up   all [T, F].
+    func siluMul(gate: Tensor, up: Tensor, out: Tensor)
+    /// cos/sin[t, i] = cos/sin(positions[t] * inverseFrequencies[i])   positions [T] i32,
+    /// inverseFrequencies [rot/2] f32, cos and sin [T, rot/2] f32.
+    func ropeAngles(positions: Tensor, inverseFrequencies: Tensor, cos: Tensor, sin: Tensor)
+    /// Rotates the first `rotaryDim` dims of every head in place   x [T, H, D], cos/sin [T, rot/2].
+    func rope(_ x: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle)
+    /// Stores the new tokens' keys and values at `batch.slotMapping`   key, value [T, Hkv, D].
+    func writeKV(key: Tensor, value: Tensor, cache: LayerKVCache, batch: AttentionBatch)
+    /// Causal attention of each new token over its sequence's cached keys (GQA: query head h
+    /// reads KV head h / (Hq / Hkv)); with `slidingWindow` W a token at position p sees keys
+    /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
+    func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float,
+                   slidingWindow: Int?, out: Tensor)
+    /// Sparse mixture of SiLU-gated experts: softmax over routerLogits, the top-k experts per
+    /// token, out = Σ weight_e · down_e(silu(gate_e x) * up_e x)
+    /// x [T, C], routerLogits [T, E] f32, out [T, C].
+    func mixtureOfExperts(_ x: Tensor, routerLogits: Tensor, experts: [ExpertWeights],
+                          routing: ExpertRouting, out: Tensor)
+}
