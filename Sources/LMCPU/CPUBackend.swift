@@ -72,6 +72,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         values.withUnsafeBufferPointer { tensor.floats.update(from: $0.baseAddress!, count: values.count) }
     }
 
+    /// Copies host bytes of the same dtype and size into `tensor`.
+    public func copy(from host: HostTensor, to tensor: Tensor) {
+        precondition(host.dtype == tensor.dtype && host.bytes.count == tensor.byteCount, "copy: \(host.shape) \(host.dtype) into \(tensor.shape) \(tensor.dtype)")
+        tensor.hostPointer.copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
+    }
+
     public func download(_ tensor: Tensor) -> [Float] {
         [Float](unsafeUninitializedCapacity: tensor.elementCount) { buffer, count in
             if tensor.dtype == .i32 {

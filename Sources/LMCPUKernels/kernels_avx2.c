@@ -28,7 +28,7 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(lo, shuf));
 }
 
-#define DEFINE_TILE_256(NAME, WTYPE, LOAD, SCALAR)                                               \
+#define DEFINE_TILE_256(NAME, WTYPE, LOAD, SCALAR, PREFETCH)                                               \
     static inline __attribute__((always_inline)) void NAME##_fixed(                             \
         const float *x, int64_t ldx, const WTYPE *w, int64_t ldw, int64_t K, const int nr,       \
         const int nt, float out[4][4]) {                                                         \
@@ -38,7 +38,10 @@ static inline float hsum8(__m256 v) {
         int64_t k = 0;                                                                           \
         for (; k + 8 <= K; k += 8) {                                                             \
             __m256 wv[4];                                                                        \
-            for (int r = 0; r < nr; r++) wv[r] = LOAD(w + r * ldw + k);                          \
+            for (int r = 0; r < nr; r++) {                                                       \
+                wv[r] = LOAD(w + r * ldw + k);                                                   \
+                if (PREFETCH) _mm_prefetch((const char *)(w + (r + LM_PANEL_ROWS) * ldw + k), _MM_HINT_T0); \
+            }                                                                                    \
             for (int t = 0; t < nt; t++) {                                                       \
                 const __m256 xv = _mm256_loadu_ps(x + t * ldx + k);                              \
                 for (int r = 0; r < nr; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);  \
@@ -59,17 +62,21 @@ static inline float hsum8(__m256 v) {
 #define tile_f32_BODY(R, T) tile_f32_fixed(x, ldx, w, ldw, K, R, T, out)
 #define tile_bf16_BODY(R, T) tile_bf16_fixed(x, ldx, w, ldw, K, R, T, out)
 #define tile_f16_BODY(R, T) tile_f16_fixed(x, ldx, w, ldw, K, R, T, out)
+#define tile_panel_BODY(R, T) tile_panel_fixed(x, ldx, w, ldw, K, R, T, out)
 
-DEFINE_TILE_256(tile_f32, float, load8_f32, scalar_f32)
-DEFINE_TILE_256(tile_bf16, uint16_t, load8_bf16, scalar_bf16)
-DEFINE_TILE_256(tile_f16, uint16_t, load8_f16, scalar_f16)
+// Tiles over weights in memory prefetch the next panel; the tile over a widened panel in
+// scratch (already in cache) does not.
+DEFINE_TILE_256(tile_f32, float, load8_f32, scalar_f32, 1)
+DEFINE_TILE_256(tile_bf16, uint16_t, load8_bf16, scalar_bf16, 1)
+DEFINE_TILE_256(tile_f16, uint16_t, load8_f16, scalar_f16, 1)
+DEFINE_TILE_256(tile_panel, float, load8_f32, scalar_f32, 0)
 
 static inline void widen_bf16(const uint16_t *w, float *out, int64_t K) { g_bf16_to_f32_row(w, out, K); }
 static inline void widen_f16(const uint16_t *w, float *out, int64_t K) { g_f16_to_f32_row(w, out, K); }
 
 LM_DEFINE_TILED_LINEAR(linear_f32, float, tile_f32, tile_f32, lm_widen_none, 2, INT64_MAX)
-LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_f32, widen_bf16, 2, 8)
-LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_f32, widen_f16, 2, 8)
+LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_panel, widen_bf16, 2, 8)
+LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_panel, widen_f16, 2, 8)
 
 lm_kernels lm_kernels_avx2(void) {
     lm_kernels k = g_table(LM_ISA_AVX2);

@@ -19,7 +19,7 @@ static inline __m512 load16_bf16_masked(const uint16_t *p, __mmask16 m) { return
 static inline __m512 load16_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 static inline __m512 load16_f16_masked(const uint16_t *p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
 
-#define DEFINE_TILE_512(NAME, WTYPE, LOAD, LOAD_MASKED)                                         \
+#define DEFINE_TILE_512(NAME, WTYPE, LOAD, LOAD_MASKED, PREFETCH)                                         \
     static inline __attribute__((always_inline)) void NAME##_fixed(                             \
         const float *x, int64_t ldx, const WTYPE *w, int64_t ldw, int64_t K, const int nr,       \
         const int nt, float out[4][4]) {                                                         \
@@ -29,7 +29,10 @@ static inline __m512 load16_f16_masked(const uint16_t *p, __mmask16 m) { return 
         int64_t k = 0;                                                                           \
         for (; k + 16 <= K; k += 16) {                                                           \
             __m512 wv[4];                                                                        \
-            for (int r = 0; r < nr; r++) wv[r] = LOAD(w + r * ldw + k);                          \
+            for (int r = 0; r < nr; r++) {                                                       \
+                wv[r] = LOAD(w + r * ldw + k);                                                   \
+                if (PREFETCH) _mm_prefetch((const char *)(w + (r + LM_PANEL_ROWS) * ldw + k), _MM_HINT_T0); \
+            }                                                                                    \
             for (int t = 0; t < nt; t++) {                                                       \
                 const __m512 xv = _mm512_loadu_ps(x + t * ldx + k);                              \
                 for (int r = 0; r < nr; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);  \
@@ -55,10 +58,14 @@ static inline __m512 load16_f16_masked(const uint16_t *p, __mmask16 m) { return 
 #define tile_f32_BODY(R, T) tile_f32_fixed(x, ldx, w, ldw, K, R, T, out)
 #define tile_bf16_BODY(R, T) tile_bf16_fixed(x, ldx, w, ldw, K, R, T, out)
 #define tile_f16_BODY(R, T) tile_f16_fixed(x, ldx, w, ldw, K, R, T, out)
+#define tile_panel_BODY(R, T) tile_panel_fixed(x, ldx, w, ldw, K, R, T, out)
 
-DEFINE_TILE_512(tile_f32, float, load16_f32, load16_f32_masked)
-DEFINE_TILE_512(tile_bf16, uint16_t, load16_bf16, load16_bf16_masked)
-DEFINE_TILE_512(tile_f16, uint16_t, load16_f16, load16_f16_masked)
+// Tiles over weights in memory prefetch the next panel; the tile over a widened panel in
+// scratch (already in cache) does not.
+DEFINE_TILE_512(tile_f32, float, load16_f32, load16_f32_masked, 1)
+DEFINE_TILE_512(tile_bf16, uint16_t, load16_bf16, load16_bf16_masked, 1)
+DEFINE_TILE_512(tile_f16, uint16_t, load16_f16, load16_f16_masked, 1)
+DEFINE_TILE_512(tile_panel, float, load16_f32, load16_f32_masked, 0)
 
 static inline void widen_bf16(const uint16_t *w, float *out, int64_t K) {
     int64_t k = 0;
@@ -79,8 +86,8 @@ static inline void widen_f16(const uint16_t *w, float *out, int64_t K) {
 
 // f32 weights never need widening: the threshold is unreachable so the direct path always runs.
 LM_DEFINE_TILED_LINEAR(linear_f32, float, tile_f32, tile_f32, lm_widen_none, 4, INT64_MAX)
-LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_f32, widen_bf16, 4, 8)
-LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_f32, widen_f16, 4, 8)
+LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_panel, widen_bf16, 4, 8)
+LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_panel, widen_f16, 4, 8)
 
 lm_kernels lm_kernels_avx512(void) {
     lm_kernels k = g_table(LM_ISA_AVX512);

@@ -52,6 +52,31 @@ static float g_dot(const float *restrict a, const float *restrict b, int64_t n) 
     return s;
 }
 
+static float g_sum(const float *x, int64_t n) {
+    LM_REASSOCIATE
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+// Eight independent chains of 16-lane vectors (clang vector extensions, lowered to the level's
+// register width): enough in flight to cover FMA latency on two ports.
+typedef float g_v16 __attribute__((vector_size(64)));
+
+static double g_fma_probe(int64_t iterations, float seed) {
+    g_v16 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = (g_v16){0} + seed * (float)(c + 1);
+    const g_v16 a = (g_v16){0} + 0.999999f, b = (g_v16){0} + 1e-7f;
+    for (int64_t i = 0; i < iterations; i++)
+        for (int c = 0; c < 8; c++) acc[c] = acc[c] * a + b;
+    float s = 0.0f;
+    for (int c = 0; c < 8; c++)
+        for (int l = 0; l < 16; l++) s += acc[c][l];
+    volatile float sink = s;
+    (void)sink;
+    return 2.0 * 8.0 * 16.0 * (double)iterations;
+}
+
 static void g_axpy(float a, const float *restrict x, float *restrict y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
@@ -193,5 +218,7 @@ static lm_kernels g_table(lm_isa isa) {
     k.bf16_to_f32 = g_bf16_to_f32_row;
     k.f16_to_f32 = g_f16_to_f32_row;
     k.softmax = g_softmax;
+    k.sum = g_sum;
+    k.fma_probe = g_fma_probe;
     return k;
 }

@@ -5,6 +5,9 @@
 //   WIDEN(w_row, out_row, K)                  widen one weight row to f32 (NULL-like for f32)
 // Small batches (decode) read the packed weights directly; larger ones widen a 4-row panel once
 // into per-thread scratch and reuse it across a block of tokens.
+// Tiles prefetch the next panel's rows: each row is only K elements long, too short a stream
+// for the hardware prefetcher to ramp up on (decode bandwidth from memory rose from 8.8 to
+// 14.1 GB/s per core for bf16 with this on a Xeon here).
 #define LM_DEFINE_TILED_LINEAR(NAME, WTYPE, TILE, TILE_F32, WIDEN, MAX_NT, WIDEN_AT)            \
     static void NAME(const float *x, int64_t ldx, const void *w_, int64_t ldw, const float *bias, \
                      float *y, int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K,        \

@@ -75,6 +75,11 @@ typedef struct {
     void (*f16_to_f32)(const uint16_t *x, float *out, int64_t n);
     /// In-place softmax over n values.
     void (*softmax)(float *x, int64_t n);
+    /// Sum of n values (also the memory-read bandwidth probe).
+    float (*sum)(const float *x, int64_t n);
+    /// Runs independent multiply-add chains in registers for `iterations` rounds and returns
+    /// the floating-point operations done: the compute-ceiling probe of benchmarks.
+    double (*fma_probe)(int64_t iterations, float seed);
 } lm_kernels;
 
 /// The kernel table of one level; levels above what the CPU supports must not be used.

@@ -42,6 +42,20 @@ public final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
 
     public func contains(_ name: String) -> Bool { location[name] != nil }
 
+    /// Tensor count and bytes per dtype name ("BF16": (291, 270_000_000)).
+    public var dtypeSummary: [String: (tensors: Int, bytes: Int)] {
+        var summary: [String: (tensors: Int, bytes: Int)] = [:]
+        for file in files.values {
+            for entry in file.entries.values {
+                summary[entry.dtype.rawValue, default: (0, 0)].tensors += 1
+                summary[entry.dtype.rawValue, default: (0, 0)].bytes += entry.end - entry.begin
+            }
+        }
+        return summary
+    }
+
+    public var fileCount: Int { files.count }
+
     public func tensor(_ name: String) throws(ModelLoadError) -> HostTensor {
         guard let fileName = location[name], let file = files[fileName] else {
             throw .missingTensor(tensor: name, searched: files.count == 1 ? directory + "/model.safetensors" : directory + " (all shards)")

@@ -1,0 +1,95 @@
+import ArgumentParser
+import LMCPU
+import LMModels
+import LMTensor
+
+struct BenchModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Prefill and decode tokens/s of whole models, with decode bandwidth against the measured ceiling.",
+        discussion: "Without --model or --preset it runs the presets tiny and smollm2-135m (random bf16 weights with real shapes).")
+
+    @Option(help: "A Hugging Face model folder to benchmark (repeatable).")
+    var model: [String] = []
+
+    @Option(help: "A preset shape with random weights: \(ModelPresets.names.joined(separator: ", ")) (repeatable).")
+    var preset: [String] = []
+
+    @Option(help: "Weight dtype of presets: bf16, f16 or f32.")
+    var dtype: String = "bf16"
+
+    @Option(help: "Prompt tokens of the prefill measurement.")
+    var promptTokens: Int = 128
+
+    @Option(help: "Tokens generated in the decode measurement (after the prompt).")
+    var decodeTokens: Int = 64
+
+    @Option(help: "Repetitions; the best is reported.")
+    var repeats: Int = 3
+
+    @OptionGroup var backendOptions: BackendOptions
+
+    func validate() throws {
+        for name in preset where ModelPresets.spec(named: name) == nil {
+            throw ValidationError("unknown preset \"\(name)\" (known: \(ModelPresets.names.joined(separator: ", ")))")
+        }
+        guard ["bf16", "f16", "f32"].contains(dtype) else { throw ValidationError("--dtype must be bf16, f16 or f32") }
+        guard promptTokens > 0, decodeTokens > 0, repeats > 0 else {
+            throw ValidationError("--prompt-tokens, --decode-tokens and --repeats must be positive")
+        }
+    }
+
+    func run() throws {
+        let backend = try backendOptions.makeBackend()
+        print("device: \(backend.name) on \(CPUInfo.modelName)")
+        let ceiling = MemoryBandwidth.measure(backend: backend)
+        print("memory bandwidth (measured, 1 GiB buffer): read \(format(ceiling.readBytesPerSecond / 1e9, decimals: 1)) GB/s, copy \(format(ceiling.copyBytesPerSecond / 1e9, decimals: 1)) GB/s")
+        print("prefill: \(promptTokens)-token prompt; decode: \(decodeTokens) tokens after it; best of \(repeats)\n")
+
+        var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of read BW"])
+        var targets: [(String, () throws -> DecoderModel)] = model.map { path in
+            (path.split(separator: "/").last.map(String.init) ?? path, { try ModelLoader.load(directory: path, backend: backend).model })
+        }
+        let presets = model.isEmpty && preset.isEmpty ? ["tiny", "smollm2-135m"] : preset
+        let weightType: DType = dtype == "f16" ? .f16 : dtype == "f32" ? .f32 : .bf16
+        for name in presets {
+            let spec = ModelPresets.spec(named: name)!
+            targets.append(("\(name) (random \(dtype))", {
+                try DecoderModel(spec: spec, source: RandomWeights(spec: spec, dtype: weightType), names: .huggingFace, backend: backend)
+            }))
+        }
+        for (label, make) in targets {
+            let model = try make()
+            let result = try measure(model)
+            let context = promptTokens + decodeTokens / 2
+            let bytes = Double(model.weightBytesPerToken + model.kvBytesPerToken(context: context))
+            let perToken = 1 / result.decode
+            table.rows.append([label, formatCount(model.spec.parameterCount), formatBytes(model.weightBytesPerToken),
+                               format(result.prefill, decimals: 1), format(result.decode, decimals: 1),
+                               format(perToken * 1000, decimals: 2), format(bytes / perToken / 1e9, decimals: 1),
+                               format(100 * bytes / perToken / ceiling.readBytesPerSecond, decimals: 0) + "%"])
+        }
+        print(table.render())
+    }
+
+    /// Best prefill and decode tokens/s over the repeats.
+    private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double) {
+        let vocab = Int32(model.spec.vocabSize)
+        let prompt = (0..<promptTokens).map { Int32($0 * 7919 % Int(vocab)) }
+        let session = try SequenceSession(model: model, capacity: promptTokens + decodeTokens + 1)
+        _ = try session.extend(prompt)  // warm-up: pages weights in, sizes buffers
+        session.reset()
+        var bestPrefill = 0.0, bestDecode = 0.0
+        for _ in 0..<repeats {
+            session.reset()
+            var start = monotonicSeconds()
+            var token = model.backend.argmax(try session.extend(prompt))[0]
+            bestPrefill = max(bestPrefill, Double(promptTokens) / (monotonicSeconds() - start))
+            start = monotonicSeconds()
+            for _ in 0..<decodeTokens { token = model.backend.argmax(try session.extend([token]))[0] }
+            bestDecode = max(bestDecode, Double(decodeTokens) / (monotonicSeconds() - start))
+        }
+        session.reset()
+        return (bestPrefill, bestDecode)
+    }
+}

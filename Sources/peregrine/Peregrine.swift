@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Peregrine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peregrine",
+        abstract: "Peregrine: an LLM inference and serving engine.",
+        version: "0.1.0",
+        subcommands: [GenerateCommand.self, InfoCommand.self, BenchCommand.self])
+}
