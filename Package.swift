@@ -28,5 +28,7 @@ let package = Package(
         ),
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"]),
         .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"]),
+        // Runs the built `peregrine` binary as a user would.
+        .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]
 )

@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
         let loaded = try ModelLoader.load(directory: model, backend: backend)
         let limit = loaded.spec.maxPositions
         guard prompt.count + maxTokens <= limit else {
-            throw ValidationError("the prompt (\(prompt.count) tokens) plus --max-tokens (\(maxTokens)) exceeds the model's context of \(limit) tokens")
+            throw CLIError("the prompt (\(prompt.count) tokens) plus --max-tokens (\(maxTokens)) exceeds the model's context of \(limit) tokens")
         }
         let session = try SequenceSession(model: loaded.model, capacity: max(prompt.count + maxTokens, 1))
         let stops = ignoreEos ? [] : Set(loaded.eosTokenIDs)

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// `peregrine` as a user runs it: output format, exit codes, and one-line errors for bad input.
+@Suite struct CLITests {
+    static let fixtures: String = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return ProcessInfo.processInfo.environment["PEREGRINE_FIXTURES"]
+            ?? repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }()
+
+    /// The binary built beside this test bundle.
+    static let binary: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("peregrine").path), directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("peregrine").path
+    }()
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func peregrine(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    struct Golden: Decodable {
+        struct Case: Decodable { let input_ids: [Int]; let greedy: [Int] }
+        let cases: [String: Case]
+    }
+
+    @Test func generatePrintsTheGreedyIds() throws {
+        let model = Self.fixtures + "/models/tiny-qwen2"
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath: model + "/golden.json"))).cases["len7"]!
+        let ids = golden.input_ids.map(String.init).joined(separator: ",")
+        let plain = try peregrine(["generate", "--model", model, "--prompt-ids", ids, "--max-tokens", "24", "--ignore-eos", "--threads", "2"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } == golden.greedy)
+
+        let json = try peregrine(["generate", "--model", model, "--prompt-ids", ids, "--max-tokens", "24", "--ignore-eos", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        #expect(object["tokens"] as? [Int] == golden.greedy)
+        #expect(object["finish_reason"] as? String == "length")
+        #expect(object["prompt_tokens"] as? Int == golden.input_ids.count)
+    }
+
+    @Test func generateStopsAtEOS() throws {
+        // tiny models' EOS is id 1; with it as the prompt's only continuation the run may stop
+        // early, and the output never continues past an EOS.
+        let run = try peregrine(["generate", "--model", Self.fixtures + "/models/tiny-llama", "--prompt-ids", "0,44,73", "--max-tokens", "200", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        let tokens = object["tokens"] as! [Int]
+        if let eos = tokens.firstIndex(of: 1) {
+            #expect(eos == tokens.count - 1 && object["finish_reason"] as? String == "stop")
+        } else {
+            #expect(tokens.count == 200 && object["finish_reason"] as? String == "length")
+        }
+    }
+
+    @Test(arguments: [
+        (["generate", "--model", "/nonexistent", "--prompt-ids", "1"], "/nonexistent"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1,x,3"], "\"x\" is not a token id"),
+        (["generate", "--model", "MODEL", "--prompt-ids", ""], "--prompt-ids"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1,999999"], "999999"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1", "--max-tokens", "-2"], "--max-tokens"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1", "--max-tokens", "300"], "context of 256"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1", "--threads", "0"], "--threads"),
+        (["generate", "--model", "MODEL", "--prompt-ids", "1", "--cpu-isa", "sse9"], "--cpu-isa"),
+        (["info", "--model", "/nonexistent"], "/nonexistent"),
+        (["bench", "model", "--preset", "gpt-5"], "gpt-5"),
+    ])
+    func badInputGivesAClearError(arguments: [String], mentions: String) throws {
+        let model = Self.fixtures + "/models/tiny-llama"
+        let run = try peregrine(arguments.map { $0 == "MODEL" ? model : $0 })
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(mentions), "stderr: \(run.stderr)")
+        #expect(!run.stderr.contains("Fatal error") && !run.stderr.contains("Crash"))
+    }
+
+    @Test func infoDescribesTheModel() throws {
+        let run = try peregrine(["info", "--model", Self.fixtures + "/models/tiny-mixtral"])
+        #expect(run.status == 0, "\(run.stderr)")
+        for expected in ["MixtralForCausalLM", "4 experts of 128, top 2", "weights BF16", "KV cache"] {
+            #expect(run.stdout.contains(expected), "\(run.stdout)")
+        }
+    }
+}
