@@ -21,6 +21,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private var threadScratchFloats = 0
     /// Reusable buffers of the mixture-of-experts op.
     var moeWorkspace = MoEWorkspace()
+    /// Reusable state of the attention op: per-sequence task plans and split partials.
+    var attentionPlans: [AttentionPlan] = []
+    let attentionPartials = FloatArena()
 
     /// - Parameters:
     ///   - threads: computing threads; defaults to the online CPUs.

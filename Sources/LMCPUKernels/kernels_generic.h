@@ -142,33 +142,54 @@ static void g_rope_row(float *x, int64_t H, int64_t D, int64_t rot, const float 
     }
 }
 
-static void g_attention_row(const float *q, const float *k_cache, const float *v_cache,
-                            const int32_t *block_table, int64_t block_size, int64_t slot_stride,
-                            int64_t head_offset, int64_t k0, int64_t k1, int64_t D, float scale,
-                            float *scores, float *out) {
-    // Pass 1: scores, walking the block table one block at a time.
+static void g_attention(const float *q, int64_t G, const float *k_cache, const float *v_cache,
+                        const int32_t *block_table, int64_t block_size, int64_t slot_stride,
+                        int64_t head_offset, int64_t k0, int64_t k1, int64_t D, float scale,
+                        float *scores, float *out, float *max_out, float *sum_out, int normalize) {
+    const int64_t n = k1 - k0;
+    // Pass 1: scores of every head against each key (the key row is read once for G heads),
+    // walking the block table one block at a time.
     for (int64_t pos = k0; pos < k1;) {
         const int64_t in_block = pos % block_size;
         const int64_t count = (block_size - in_block < k1 - pos) ? block_size - in_block : k1 - pos;
         const int64_t first_slot = (int64_t)block_table[pos / block_size] * block_size + in_block;
         for (int64_t j = 0; j < count; j++) {
             const float *k = k_cache + (first_slot + j) * slot_stride + head_offset;
-            scores[pos - k0 + j] = g_dot(q, k, D) * scale;
+            for (int64_t g = 0; g < G; g++) scores[g * n + pos - k0 + j] = g_dot(q + g * D, k, D) * scale;
         }
         pos += count;
     }
-    g_softmax(scores, k1 - k0);
-    // Pass 2: weighted sum of values.
-    for (int64_t d = 0; d < D; d++) out[d] = 0.0f;
+    // Pass 2: exponentials against each head's maximum.
+    for (int64_t g = 0; g < G; g++) {
+        LM_REASSOCIATE
+        float *s = scores + g * n;
+        float m = -INFINITY;
+        for (int64_t j = 0; j < n; j++) m = fmaxf(m, s[j]);
+        float sum = 0.0f;
+        for (int64_t j = 0; j < n; j++) {
+            s[j] = g_exp(s[j] - m);
+            sum += s[j];
+        }
+        max_out[g] = m;
+        sum_out[g] = sum;
+    }
+    // Pass 3: weighted sum of values (each value row read once for G heads).
+    for (int64_t i = 0; i < G * D; i++) out[i] = 0.0f;
     for (int64_t pos = k0; pos < k1;) {
         const int64_t in_block = pos % block_size;
         const int64_t count = (block_size - in_block < k1 - pos) ? block_size - in_block : k1 - pos;
         const int64_t first_slot = (int64_t)block_table[pos / block_size] * block_size + in_block;
         for (int64_t j = 0; j < count; j++) {
             const float *v = v_cache + (first_slot + j) * slot_stride + head_offset;
-            g_axpy(scores[pos - k0 + j], v, out, D);
+            for (int64_t g = 0; g < G; g++) g_axpy(scores[g * n + pos - k0 + j], v, out + g * D, D);
         }
         pos += count;
+    }
+    if (normalize) {
+        for (int64_t g = 0; g < G; g++) {
+            const float inv = 1.0f / sum_out[g];
+            for (int64_t d = 0; d < D; d++) out[g * D + d] *= inv;
+        }
     }
 }
 
@@ -209,7 +230,7 @@ static lm_kernels g_table(lm_isa isa) {
     k.linear_f32 = g_linear_f32;
     k.linear_bf16 = g_linear_bf16;
     k.linear_f16 = g_linear_f16;
-    k.attention_row = g_attention_row;
+    k.attention = g_attention;
     k.rms_norm_row = g_rms_norm_row;
     k.silu_mul = g_silu_mul;
     k.add = g_add;

@@ -13,6 +13,9 @@ import Testing
         Case(heads: 4, kvHeads: 4, dim: 32, blockSize: 16, window: nil, sequences: [(20, 1), (0, 13), (33, 3)]),
         Case(heads: 8, kvHeads: 2, dim: 64, blockSize: 8, window: 5, sequences: [(11, 9), (0, 1)]),
         Case(heads: 9, kvHeads: 3, dim: 64, blockSize: 16, window: 16, sequences: [(40, 24)]),
+        // Long single-query contexts: keys split over tasks and merged (flash-decoding).
+        Case(heads: 8, kvHeads: 2, dim: 32, blockSize: 16, window: nil, sequences: [(1500, 1), (700, 1), (30, 2)]),
+        Case(heads: 4, kvHeads: 1, dim: 16, blockSize: 16, window: 600, sequences: [(1000, 1)]),
     ]
 
     @Test(arguments: Reference.levels)

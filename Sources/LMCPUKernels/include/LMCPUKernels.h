@@ -42,22 +42,25 @@ typedef void (*lm_linear_fn)(const float *x, int64_t ldx, const void *w, int64_t
 /// Floats of per-thread scratch a linear kernel may use for a reduction length K.
 int64_t lm_linear_scratch_floats(int64_t K);
 
-/// One query row of attention for one head over keys [k0, k1) of a paged cache.
-/// q: [D]; caches: [blocks, block_size, Hkv, D] f32 viewed through block_table;
-/// the key at position j lives at slot block_table[j / block_size] * block_size + j % block_size,
-/// element offset slot * slot_stride + head_offset. scores: scratch of k1 - k0 floats. out: [D].
-typedef void (*lm_attention_row_fn)(const float *q, const float *k_cache, const float *v_cache,
-                                    const int32_t *block_table, int64_t block_size,
-                                    int64_t slot_stride, int64_t head_offset,
-                                    int64_t k0, int64_t k1, int64_t D, float scale,
-                                    float *scores, float *out);
+/// Attention of one query position for the G query heads that share one KV head, over keys
+/// [k0, k1) of a paged cache (a split of the keys when k0 > 0 or k1 < the context).
+/// q: [G, D] (consecutive heads); caches: [blocks, block_size, Hkv, D] f32 viewed through
+/// block_table: the key at position j lives at slot block_table[j / block_size] * block_size +
+/// j % block_size, element offset slot * slot_stride + head_offset.
+/// scores: scratch of G * (k1 - k0) floats.
+/// Outputs per head g: out[g, :] = Σ_j exp(s_j - max_g) v_j, max_out[g] = max_g,
+/// sum_out[g] = Σ_j exp(s_j - max_g); with normalize != 0, out is divided by sum_out already.
+typedef void (*lm_attention_fn)(const float *q, int64_t G, const float *k_cache, const float *v_cache,
+                                const int32_t *block_table, int64_t block_size, int64_t slot_stride,
+                                int64_t head_offset, int64_t k0, int64_t k1, int64_t D, float scale,
+                                float *scores, float *out, float *max_out, float *sum_out, int normalize);
 
 typedef struct {
     lm_isa isa;
     lm_linear_fn linear_f32;
     lm_linear_fn linear_bf16;
     lm_linear_fn linear_f16;
-    lm_attention_row_fn attention_row;
+    lm_attention_fn attention;
     /// out[c] = x[c] / sqrt(mean(x^2) + eps) * w[c]; x, w, out: [C]. out may alias x.
     void (*rms_norm_row)(const float *x, const float *w, float *out, int64_t C, float eps);
     /// out[i] = silu(gate[i]) * up[i]; out may alias either input.
