@@ -15,7 +15,8 @@ extension CPUBackend {
         let xp = x.floats, op = out.floats
         op.update(repeating: 0, count: tokens * width)
         var members: [(token: Int, weight: Float)] = []
-        members.reserveCapacity(tokens)
+        swap(&members, &moeWorkspace.members)   // take the buffer without a copy-on-write copy
+        defer { swap(&members, &moeWorkspace.members) }
         for (e, expert) in experts.enumerated() {
             members.removeAll(keepingCapacity: true)
             for t in 0..<tokens {
@@ -45,9 +46,12 @@ extension CPUBackend {
     /// Fills `moeWorkspace.chosenExperts/Weights` with each token's top-k experts.
     private func route(_ logits: UnsafeMutablePointer<Float>, tokens: Int, experts: Int, routing: ExpertRouting) {
         let k = routing.topK
-        moeWorkspace.chosenExperts = [Int](repeating: 0, count: tokens * k)
-        moeWorkspace.chosenWeights = [Float](repeating: 0, count: tokens * k)
-        moeWorkspace.probabilities = [Float](repeating: 0, count: experts)
+        moeWorkspace.chosenExperts.removeAll(keepingCapacity: true)
+        moeWorkspace.chosenExperts.append(contentsOf: repeatElement(0, count: tokens * k))
+        moeWorkspace.chosenWeights.removeAll(keepingCapacity: true)
+        moeWorkspace.chosenWeights.append(contentsOf: repeatElement(0, count: tokens * k))
+        moeWorkspace.probabilities.removeAll(keepingCapacity: true)
+        moeWorkspace.probabilities.append(contentsOf: repeatElement(0, count: experts))
         for t in 0..<tokens {
             moeWorkspace.probabilities.withUnsafeMutableBufferPointer { p in
                 p.baseAddress!.update(from: logits + t * experts, count: experts)

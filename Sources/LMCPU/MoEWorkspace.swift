@@ -10,6 +10,8 @@ struct MoEWorkspace {
     var chosenExperts: [Int] = []
     var chosenWeights: [Float] = []
     var probabilities: [Float] = []
+    /// Tokens routed to the expert being computed, with their routing weights.
+    var members: [(token: Int, weight: Float)] = []
 
     /// An f32 tensor of `shape` backed by `buffer`, reallocated when too small.
     static func view(_ buffer: inout CPUBuffer?, _ shape: Shape) -> Tensor {
