@@ -55,7 +55,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func loadWeight(_ host: HostTensor) throws -> Tensor {
-        guard host.dtype.isFloatingPoint else { throw CPUBackendError.unsupportedWeightType(host.name, host.dtype) }
+        guard host.dtype.isWeightType else { throw CPUBackendError.unsupportedWeightType(host.name, host.dtype) }
         if host.shape.rank == 1 && host.dtype != .f32 {
             // Norm weights and biases are small and read in f32 by the kernels.
             let tensor = try allocate(host.shape, dtype: .f32)
@@ -92,13 +92,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Widens or dequantizes `count` values (whole blocks) of a weight type to f32.
     func convertToFloat(_ source: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>) {
-        switch dtype {
-        case .f32: out.update(from: source.assumingMemoryBound(to: Float.self), count: count)
-        case .bf16: kernels.bf16_to_f32(source.assumingMemoryBound(to: UInt16.self), out, Int64(count))
-        case .f16: kernels.f16_to_f32(source.assumingMemoryBound(to: UInt16.self), out, Int64(count))
-        case .i32, .i8: preconditionFailure("\(dtype) is not a float type")
-        }
+        kernels.dequantize_row(dtype.weightType, source, out, Int64(count))
     }
 
     // MARK: Scratch and loops
@@ -126,6 +122,26 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
         pool.parallelFor(tasks) { task, thread in
             body(task * chunk ..< min(count, (task + 1) * chunk), thread)
+        }
+    }
+}
+
+extension DType {
+    /// The kernels' code for a weight type.
+    var weightType: lm_wtype {
+        switch self {
+        case .f32: LM_W_F32
+        case .f16: LM_W_F16
+        case .bf16: LM_W_BF16
+        case .q8_0: LM_W_Q8_0
+        case .q4_0: LM_W_Q4_0
+        case .q4_1: LM_W_Q4_1
+        case .q5_0: LM_W_Q5_0
+        case .q5_1: LM_W_Q5_1
+        case .q4K: LM_W_Q4_K
+        case .q5K: LM_W_Q5_K
+        case .q6K: LM_W_Q6_K
+        case .i32, .i8: preconditionFailure("\(self) is not a weight type")
         }
     }
 }

@@ -89,11 +89,12 @@ LM_DEFINE_TILED_LINEAR(linear_f32, float, tile_f32, tile_f32, lm_widen_none, 4, 
 LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_panel, widen_bf16, 4, 8)
 LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_panel, widen_f16, 4, 8)
 
+LM_DEFINE_QUANTIZED_LINEAR(linear_quantized, tile_panel, 4)
+LM_DEFINE_LINEAR_DISPATCH(linear, linear_f32, linear_bf16, linear_f16, linear_quantized)
+
 lm_kernels lm_kernels_avx512(void) {
     lm_kernels k = g_table(LM_ISA_AVX512);
-    k.linear_f32 = linear_f32;
-    k.linear_bf16 = linear_bf16;
-    k.linear_f16 = linear_f16;
+    k.linear = linear;
     return k;
 }
 

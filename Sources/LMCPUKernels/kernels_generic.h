@@ -193,51 +193,37 @@ static void g_attention(const float *q, int64_t G, const float *k_cache, const f
     }
 }
 
-// Portable linear: widen one weight row at a time into scratch, then one dot per token.
-#define LM_DEFINE_ROWWISE_LINEAR(NAME, WTYPE, WIDEN)                                           \
-    static void NAME(const float *x, int64_t ldx, const void *w_, int64_t ldw, const float *bias, \
-                     float *y, int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K,        \
-                     float *scratch) {                                                            \
-        const WTYPE *w = (const WTYPE *)w_;                                                       \
-        for (int64_t n = n0; n < n1; n++) {                                                       \
-            const float *row = WIDEN(w + n * ldw, scratch, K);                                     \
-            const float b = bias ? bias[n] : 0.0f;                                                \
-            for (int64_t t = 0; t < T; t++) y[t * ldy + n] = g_dot(x + t * ldx, row, K) + b;      \
-        }                                                                                         \
+#include "dequantize_generic.h"
+
+// Portable linear: dequantize (or widen) one weight row at a time into scratch, then one dot
+// per token.
+static void g_linear(lm_wtype type, const float *x, int64_t ldx, const void *w, int64_t w_row_bytes,
+                     const float *bias, float *y, int64_t ldy, int64_t T, int64_t n0, int64_t n1,
+                     int64_t K, float *scratch) {
+    for (int64_t n = n0; n < n1; n++) {
+        const uint8_t *packed = (const uint8_t *)w + n * w_row_bytes;
+        const float *row = (const float *)packed;
+        if (type != LM_W_F32) {
+            g_dequantize_row(type, packed, scratch, K);
+            row = scratch;
+        }
+        const float b = bias ? bias[n] : 0.0f;
+        for (int64_t t = 0; t < T; t++) y[t * ldy + n] = g_dot(x + t * ldx, row, K) + b;
     }
-
-static inline const float *g_widen_f32(const float *w, float *scratch, int64_t K) {
-    (void)scratch; (void)K;
-    return w;
 }
-static inline const float *g_widen_bf16(const uint16_t *w, float *scratch, int64_t K) {
-    g_bf16_to_f32_row(w, scratch, K);
-    return scratch;
-}
-static inline const float *g_widen_f16(const uint16_t *w, float *scratch, int64_t K) {
-    g_f16_to_f32_row(w, scratch, K);
-    return scratch;
-}
-
-LM_DEFINE_ROWWISE_LINEAR(g_linear_f32, float, g_widen_f32)
-LM_DEFINE_ROWWISE_LINEAR(g_linear_bf16, uint16_t, g_widen_bf16)
-LM_DEFINE_ROWWISE_LINEAR(g_linear_f16, uint16_t, g_widen_f16)
 
 // The table entries every level shares; a level overrides what it hand-writes.
 static lm_kernels g_table(lm_isa isa) {
     lm_kernels k;
     k.isa = isa;
-    k.linear_f32 = g_linear_f32;
-    k.linear_bf16 = g_linear_bf16;
-    k.linear_f16 = g_linear_f16;
+    k.linear = g_linear;
+    k.dequantize_row = g_dequantize_row;
     k.attention = g_attention;
     k.rms_norm_row = g_rms_norm_row;
     k.silu_mul = g_silu_mul;
     k.add = g_add;
     k.axpy = g_axpy;
     k.rope_row = g_rope_row;
-    k.bf16_to_f32 = g_bf16_to_f32_row;
-    k.f16_to_f32 = g_f16_to_f32_row;
     k.softmax = g_softmax;
     k.sum = g_sum;
     k.fma_probe = g_fma_probe;

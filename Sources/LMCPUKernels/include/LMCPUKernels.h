@@ -31,12 +31,33 @@ static inline void lm_cpu_relax(void) {
 #endif
 }
 
+/// Weight storage types: plain floats and the GGUF block formats (ggml-common.h layouts).
+typedef enum {
+    LM_W_F32 = 0,
+    LM_W_F16,
+    LM_W_BF16,
+    LM_W_Q8_0,   // 32 values: f16 scale, 32 x i8                          (34 bytes)
+    LM_W_Q4_0,   // 32 values: f16 scale, 32 x 4-bit, offset 8             (18 bytes)
+    LM_W_Q4_1,   // 32 values: f16 scale and min, 32 x 4-bit               (20 bytes)
+    LM_W_Q5_0,   // 32 values: f16 scale, 32 x 5-bit, offset 16            (22 bytes)
+    LM_W_Q5_1,   // 32 values: f16 scale and min, 32 x 5-bit               (24 bytes)
+    LM_W_Q4_K,   // 256 values: 8 sub-blocks of 32 with 6-bit scales/mins  (144 bytes)
+    LM_W_Q5_K,   // 256 values: as Q4_K with a fifth bit                   (176 bytes)
+    LM_W_Q6_K,   // 256 values: 16 sub-blocks of 16 with i8 scales         (210 bytes)
+    LM_W_COUNT
+} lm_wtype;
+
+/// Values per block and bytes per block of a weight type (1 and the scalar size for floats).
+int64_t lm_wtype_block_values(lm_wtype type);
+int64_t lm_wtype_block_bytes(lm_wtype type);
+
 /// y[t, n] = sum_k x[t, k] * w[n, k] + bias[n]   for t in [0, T), n in [n0, n1).
-/// x: [T, K] f32 (row stride ldx), w: [N, K] in the kernel's weight type (row stride ldw),
-/// bias: [N] f32 or NULL, y: [T, N] f32 (row stride ldy).
+/// x: [T, K] f32 (row stride ldx elements), w: [N, K] of weight type `type` with rows
+/// `w_row_bytes` apart (K a whole number of blocks), bias: [N] f32 or NULL,
+/// y: [T, N] f32 (row stride ldy elements).
 /// scratch: at least lm_linear_scratch_floats(K) floats owned by the calling thread.
-typedef void (*lm_linear_fn)(const float *x, int64_t ldx, const void *w, int64_t ldw,
-                             const float *bias, float *y, int64_t ldy,
+typedef void (*lm_linear_fn)(lm_wtype type, const float *x, int64_t ldx, const void *w,
+                             int64_t w_row_bytes, const float *bias, float *y, int64_t ldy,
                              int64_t T, int64_t n0, int64_t n1, int64_t K, float *scratch);
 
 /// Floats of per-thread scratch a linear kernel may use for a reduction length K.
@@ -57,9 +78,9 @@ typedef void (*lm_attention_fn)(const float *q, int64_t G, const float *k_cache,
 
 typedef struct {
     lm_isa isa;
-    lm_linear_fn linear_f32;
-    lm_linear_fn linear_bf16;
-    lm_linear_fn linear_f16;
+    lm_linear_fn linear;
+    /// Dequantizes (or widens) K values of weight type `type`, whole blocks, to f32.
+    void (*dequantize_row)(lm_wtype type, const void *src, float *out, int64_t K);
     lm_attention_fn attention;
     /// out[c] = x[c] / sqrt(mean(x^2) + eps) * w[c]; x, w, out: [C]. out may alias x.
     void (*rms_norm_row)(const float *x, const float *w, float *out, int64_t C, float eps);
@@ -73,9 +94,6 @@ typedef struct {
     /// neox != 0: pairs (i, i + rot/2) ("rotate_half"); otherwise adjacent pairs (2i, 2i + 1).
     void (*rope_row)(float *x, int64_t H, int64_t D, int64_t rot, const float *cos,
                      const float *sin, int neox);
-    /// Widen n values to f32.
-    void (*bf16_to_f32)(const uint16_t *x, float *out, int64_t n);
-    void (*f16_to_f32)(const uint16_t *x, float *out, int64_t n);
     /// In-place softmax over n values.
     void (*softmax)(float *x, int64_t n);
     /// Sum of n values (also the memory-read bandwidth probe).
