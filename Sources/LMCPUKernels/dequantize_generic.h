@@ -13,7 +13,7 @@ static inline float g_half(const uint8_t *p) {
 }
 
 // Q8_0: d (f16), q[32] (i8): x = d * q.
-static void g_dequantize_q8_0(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q8_0(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     for (int64_t b = 0; b < blocks; b++, src += 34, out += 32) {
         const float d = g_half(src);
         const int8_t *q = (const int8_t *)(src + 2);
@@ -22,7 +22,7 @@ static void g_dequantize_q8_0(const uint8_t *src, float *out, int64_t blocks) {
 }
 
 // Q4_0: d, qs[16]: x[j] = d * ((qs[j] & 15) - 8), x[j + 16] = d * ((qs[j] >> 4) - 8).
-static void g_dequantize_q4_0(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q4_0(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     for (int64_t b = 0; b < blocks; b++, src += 18, out += 32) {
         const float d = g_half(src);
         const uint8_t *qs = src + 2;
@@ -34,7 +34,7 @@ static void g_dequantize_q4_0(const uint8_t *src, float *out, int64_t blocks) {
 }
 
 // Q4_1: d, m, qs[16]: x = d * q + m.
-static void g_dequantize_q4_1(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q4_1(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     LM_NO_CONTRACT
     for (int64_t b = 0; b < blocks; b++, src += 20, out += 32) {
         const float d = g_half(src), m = g_half(src + 2);
@@ -47,7 +47,7 @@ static void g_dequantize_q4_1(const uint8_t *src, float *out, int64_t blocks) {
 }
 
 // Q5_0: d, qh (u32, bit j = high bit of value j), qs[16]: x = d * (q - 16).
-static void g_dequantize_q5_0(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q5_0(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     for (int64_t b = 0; b < blocks; b++, src += 22, out += 32) {
         const float d = g_half(src);
         uint32_t qh;
@@ -63,7 +63,7 @@ static void g_dequantize_q5_0(const uint8_t *src, float *out, int64_t blocks) {
 }
 
 // Q5_1: d, m, qh, qs[16]: x = d * q + m.
-static void g_dequantize_q5_1(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q5_1(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     LM_NO_CONTRACT
     for (int64_t b = 0; b < blocks; b++, src += 24, out += 32) {
         const float d = g_half(src), m = g_half(src + 2);
@@ -93,7 +93,7 @@ static inline void g_scale_min_k4(int j, const uint8_t *q, int *scale, int *min)
 // Q4_K: 256 values in 8 sub-blocks of 32. d, dmin (f16), scales[12], qs[128]; byte chunk c
 // (32 bytes) holds sub-block 2c in its low nibbles and 2c + 1 in its high nibbles.
 // x = (d * scale) * q - dmin * min.
-static void g_dequantize_q4_k(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q4_k(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     LM_NO_CONTRACT
     for (int64_t b = 0; b < blocks; b++, src += 144, out += 256) {
         const float d = g_half(src), dmin = g_half(src + 2);
@@ -113,7 +113,7 @@ static void g_dequantize_q4_k(const uint8_t *src, float *out, int64_t blocks) {
 }
 
 // Q5_K: Q4_K plus qh[32]: bit s of qh[l] is the fifth bit of value l of sub-block s.
-static void g_dequantize_q5_k(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q5_k(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     LM_NO_CONTRACT
     for (int64_t b = 0; b < blocks; b++, src += 176, out += 256) {
         const float d = g_half(src), dmin = g_half(src + 2);
@@ -137,7 +137,7 @@ static void g_dequantize_q5_k(const uint8_t *src, float *out, int64_t blocks) {
 // Q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] (i8, one per 16 values), d (f16).
 // Per half h of 128 values and l < 32: values l, l+32, l+64, l+96 take the low/high nibbles of
 // ql[64h + l] and ql[64h + 32 + l] and bit pairs 0, 2, 4, 6 of qh[32h + l]. x = (d * scale) * (q - 32).
-static void g_dequantize_q6_k(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_q6_k(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     for (int64_t b = 0; b < blocks; b++, src += 210, out += 256) {
         const uint8_t *ql = src, *qh = src + 128;
         const int8_t *scales = (const int8_t *)(src + 192);
@@ -161,13 +161,13 @@ static void g_dequantize_q6_k(const uint8_t *src, float *out, int64_t blocks) {
     }
 }
 
-static void g_dequantize_f32(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_f32(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     memcpy(out, src, (size_t)blocks * 4);
 }
-static void g_dequantize_f16(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_f16(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     g_f16_to_f32_row((const uint16_t *)src, out, blocks);
 }
-static void g_dequantize_bf16(const uint8_t *src, float *out, int64_t blocks) {
+static void g_dequantize_bf16(const uint8_t *restrict src, float *restrict out, int64_t blocks) {
     g_bf16_to_f32_row((const uint16_t *)src, out, blocks);
 }
 

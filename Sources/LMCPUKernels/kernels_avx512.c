@@ -89,7 +89,19 @@ LM_DEFINE_TILED_LINEAR(linear_f32, float, tile_f32, tile_f32, lm_widen_none, 4, 
 LM_DEFINE_TILED_LINEAR(linear_bf16, uint16_t, tile_bf16, tile_panel, widen_bf16, 4, 8)
 LM_DEFINE_TILED_LINEAR(linear_f16, uint16_t, tile_f16, tile_panel, widen_f16, 4, 8)
 
-LM_DEFINE_QUANTIZED_LINEAR(linear_quantized, tile_panel, 4)
+LM_DEFINE_QUANTIZED_LINEAR(linear_quantized_panels, tile_panel, 4)
+
+#include "quant_tiles_avx512.h"
+
+static void linear_quantized(lm_wtype type, const float *x, int64_t ldx, const void *w, int64_t row_bytes,
+                             const float *bias, float *y, int64_t ldy, int64_t T, int64_t n0, int64_t n1,
+                             int64_t K, float *scratch) {
+    if (T < LM_QUANT_DIRECT_BELOW)
+        linear_quantized_direct(type, x, ldx, w, row_bytes, bias, y, ldy, T, n0, n1, K);
+    else
+        linear_quantized_panels(type, x, ldx, w, row_bytes, bias, y, ldy, T, n0, n1, K, scratch);
+}
+
 LM_DEFINE_LINEAR_DISPATCH(linear, linear_f32, linear_bf16, linear_f16, linear_quantized)
 
 lm_kernels lm_kernels_avx512(void) {

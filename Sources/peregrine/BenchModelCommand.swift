@@ -48,7 +48,7 @@ struct BenchModelCommand: ParsableCommand {
 
         var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of read BW"])
         var targets: [(String, () throws -> DecoderModel)] = model.map { path in
-            (path.split(separator: "/").last.map(String.init) ?? path, { try ModelLoader.load(directory: path, backend: backend).model })
+            (path.split(separator: "/").last.map(String.init) ?? path, { try ModelLoader.load(path: path, backend: backend).model })
         }
         let presets = model.isEmpty && preset.isEmpty ? ["tiny", "smollm2-135m"] : preset
         let weightType: DType = dtype == "f16" ? .f16 : dtype == "f32" ? .f32 : .bf16

@@ -12,8 +12,8 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Greedy generation from prompt token ids; prints the new ids.")
 
-    @Option(help: "A Hugging Face model folder (config.json, *.safetensors).")
-    var model: String
+    @Option(help: "A Hugging Face model folder (config.json, *.safetensors) or a GGUF file (default: SmolLM2-135M-Instruct Q4_1, fetched on first use).")
+    var model: String?
 
     @Option(help: "Prompt token ids, comma separated (e.g. 1,2,3).")
     var promptIds: String
@@ -47,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let prompt = try parsePromptIDs()
         let backend = try backendOptions.makeBackend()
-        let loaded = try ModelLoader.load(directory: model, backend: backend)
+        let loaded = try ModelLoader.load(path: model ?? DefaultModel.resolve(), backend: backend)
         let limit = loaded.spec.maxPositions
         guard prompt.count + maxTokens <= limit else {
             throw CLIError("the prompt (\(prompt.count) tokens) plus --max-tokens (\(maxTokens)) exceeds the model's context of \(limit) tokens")

@@ -7,17 +7,33 @@ struct InfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Print a model's architecture, sizes, weight types and the memory it needs.")
 
-    @Option(help: "A Hugging Face model folder.")
-    var model: String
+    @Option(help: "A Hugging Face model folder or a GGUF file (default: the default model).")
+    var model: String?
 
     func run() throws {
-        let (_, spec) = try ModelLoader.spec(directory: model)
-        let checkpoint = try SafetensorsCheckpoint(directory: model)
-        let weightBytes = checkpoint.dtypeSummary.values.reduce(0) { $0 + $1.bytes }
+        let model = try self.model ?? DefaultModel.resolve()
+        let (format, spec) = try ModelLoader.inspect(path: model)
+        let weights: [String: (tensors: Int, bytes: Int)]
+        var rows: [(String, String)] = [("path", model)]
+        switch format {
+        case .huggingFace:
+            let checkpoint = try SafetensorsCheckpoint(directory: model)
+            weights = checkpoint.dtypeSummary
+            rows.append(("format", "Hugging Face, \(checkpoint.fileCount) safetensors file(s)"))
+        case let .gguf(file):
+            var summary: [String: (tensors: Int, bytes: Int)] = [:]
+            for tensor in file.tensors.values {
+                summary[tensor.typeName, default: (0, 0)].tensors += 1
+                summary[tensor.typeName, default: (0, 0)].bytes += tensor.byteCount
+            }
+            weights = summary
+            rows.append(("format", "GGUF version \(file.version), \(file.tensors.count) tensors"))
+            if let name = file.metadata["general.name"]?.stringValue { rows.append(("name", name)) }
+        }
+        let weightBytes = weights.values.reduce(0) { $0 + $1.bytes }
         let kvPerToken = KVCacheLayout(layerCount: spec.layerCount, blockCount: 1, blockSize: 1, kvHeads: spec.kvHeadCount,
                                        headDim: spec.headDim, dtype: .f32).bytesPerToken
-        var rows: [(String, String)] = [
-            ("path", model),
+        rows += [
             ("architecture", spec.architecture),
             ("layers", "\(spec.layerCount)"),
             ("hidden size", "\(spec.hiddenSize)"),
@@ -25,19 +41,27 @@ struct InfoCommand: ParsableCommand {
             ("feed-forward", spec.experts.map { "\($0.count) experts of \($0.intermediateSize), top \($0.topK)" } ?? "\(spec.intermediateSize)"),
             ("vocabulary", "\(spec.vocabSize)"),
             ("context", "\(spec.maxPositions) tokens"),
-            ("rope", "theta \(spec.rope.theta), \(spec.rope.scaling)"),
+            ("rope", "theta \(spec.rope.theta), \(spec.rope.style) pairs, \(describe(spec.rope.scaling))"),
             ("sliding window", spec.slidingWindows.compactMap { $0 }.first.map { "\($0) tokens" } ?? "none"),
             ("tied embeddings", spec.tiedEmbeddings ? "yes" : "no"),
             ("parameters", formatCount(spec.parameterCount)),
-            ("weight files", "\(checkpoint.fileCount) safetensors"),
         ]
-        for (dtype, summary) in checkpoint.dtypeSummary.sorted(by: { $0.key < $1.key }) {
+        for (dtype, summary) in weights.sorted(by: { $0.value.bytes > $1.value.bytes }) {
             rows.append(("weights \(dtype)", "\(summary.tensors) tensors, \(formatBytes(summary.bytes))"))
         }
-        rows.append(("memory: weights", formatBytes(weightBytes) + " (mapped from disk on the CPU)"))
+        rows.append(("memory: weights", formatBytes(weightBytes) + " (mapped from disk on the CPU, read in place)"))
         rows.append(("memory: KV cache", "\(formatBytes(kvPerToken)) per token in f32, \(formatBytes(kvPerToken * spec.maxPositions)) for the full context"))
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows { print(key.padding(toLength: width) + "  " + value) }
+    }
+
+    private func describe(_ scaling: RopeSpec.Scaling) -> String {
+        switch scaling {
+        case .none: "no scaling"
+        case let .linear(factor): "linear scaling x\(factor)"
+        case let .llama3(factor, _, _, original): "llama3 scaling x\(factor) from \(original)"
+        case let .frequencyFactors(factors): "\(factors.count) frequency factors"
+        }
     }
 }
 

@@ -35,7 +35,7 @@ import Testing
         try model.writeWeights(header: newHeader, data: newData)
 
         let backend = try CPUBackend(threads: 2)
-        let loaded = try ModelLoader.load(directory: model.directory, backend: backend)
+        let loaded = try ModelLoader.load(path: model.directory, backend: backend)
         let golden = try Fixtures.golden("tiny-qwen2").cases["len40"]!
         let logits = try SequenceSession(model: loaded.model).extend(golden.inputIds, logits: .all)
         #expect(backend.argmax(logits) == golden.argmax)

@@ -8,19 +8,19 @@ import Testing
         let model = try ScratchModel(copying: base)
         defer { model.remove() }
         try model.editConfig(edit)
-        return try ModelLoader.spec(directory: model.directory).1
+        return try ModelLoader.inspect(path: model.directory).1
     }
 
     @Test func fixtureSpecsReadAsTransformersDoes() throws {
-        let qwen3 = try ModelLoader.spec(directory: Fixtures.model("tiny-qwen3")).1
+        let qwen3 = try ModelLoader.inspect(path: Fixtures.model("tiny-qwen3")).1
         #expect(qwen3.headDim == 32 && qwen3.queryWidth == 128 && qwen3.qkNorm && !qwen3.qkvBias)
-        let qwen2 = try ModelLoader.spec(directory: Fixtures.model("tiny-qwen2")).1
+        let qwen2 = try ModelLoader.inspect(path: Fixtures.model("tiny-qwen2")).1
         #expect(qwen2.qkvBias && !qwen2.outputBias && qwen2.tiedEmbeddings && qwen2.rmsNormEpsilon == 1e-6)
-        let mistral = try ModelLoader.spec(directory: Fixtures.model("tiny-mistral")).1
+        let mistral = try ModelLoader.inspect(path: Fixtures.model("tiny-mistral")).1
         #expect(mistral.slidingWindows == [16, 16])
-        let mixtral = try ModelLoader.spec(directory: Fixtures.model("tiny-mixtral")).1
+        let mixtral = try ModelLoader.inspect(path: Fixtures.model("tiny-mixtral")).1
         #expect(mixtral.experts == ExpertSpec(count: 4, topK: 2, intermediateSize: 128, renormalize: true) && mixtral.headDim == 16)
-        let llama3 = try ModelLoader.spec(directory: Fixtures.model("tiny-llama3-rope")).1
+        let llama3 = try ModelLoader.inspect(path: Fixtures.model("tiny-llama3-rope")).1
         #expect(llama3.rope.scaling == .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 64))
         #expect(llama3.rope.theta == 500_000 && llama3.eosTokenIDs == [1] && llama3.bosTokenID == 0)
     }

@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: Fixtures.modelNames)
     func fullForwardMatchesGolden(model name: String) throws {
         let golden = try Fixtures.golden(name)
-        let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: Fixtures.backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
         let session = try SequenceSession(model: loaded.model)
         for (caseName, c) in golden.cases.sorted(by: { $0.key < $1.key }) {
             session.reset()
@@ -28,7 +28,7 @@ import Testing
     @Test(arguments: Fixtures.modelNames)
     func incrementalDecodingMatchesGolden(model name: String) throws {
         let golden = try Fixtures.golden(name)
-        let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: Fixtures.backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
         let session = try SequenceSession(model: loaded.model)
         for (caseName, c) in golden.cases.sorted(by: { $0.key < $1.key }) {
             session.reset()
@@ -47,7 +47,7 @@ import Testing
     @Test(arguments: Fixtures.modelNames)
     func greedyMatchesGolden(model name: String) throws {
         let golden = try Fixtures.golden(name)
-        let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: Fixtures.backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
         let generator = GreedyGenerator(session: try SequenceSession(model: loaded.model))
         for (caseName, c) in golden.cases.sorted(by: { $0.key < $1.key }) {
             let result = try generator.generate(prompt: c.inputIds, maxNewTokens: c.greedy.count)
@@ -60,7 +60,7 @@ import Testing
         let golden = try Fixtures.golden("tiny-llama")
         var outputs: [[Float]] = []
         for name in ["tiny-llama", "tiny-llama-sharded"] {
-            let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: Fixtures.backend)
+            let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
             let session = try SequenceSession(model: loaded.model)
             outputs.append(Fixtures.backend.download(try session.extend(golden.cases["len40"]!.inputIds, logits: .all)))
         }
@@ -72,7 +72,7 @@ import Testing
     @Test(arguments: Fixtures.modelNames)
     func raggedBatchMatchesGolden(model name: String) throws {
         let golden = try Fixtures.golden(name)
-        let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: Fixtures.backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
         let cases = golden.batch.cases.sorted { $0.key < $1.key }.map(\.value)
         let model = loaded.model, backend = Fixtures.backend, vocab = loaded.spec.vocabSize
         let cache = try model.makeKVCache(blockCount: 64, blockSize: 4)
@@ -118,7 +118,7 @@ import Testing
         let backend = try CPUBackend(threads: 2, isa: isa)
         for name in ["tiny-qwen3", "tiny-mixtral"] {
             let golden = try Fixtures.golden(name)
-            let loaded = try ModelLoader.load(directory: Fixtures.model(name), backend: backend)
+            let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: backend)
             let session = try SequenceSession(model: loaded.model)
             let c = golden.cases["len40"]!
             let logits = try session.extend(c.inputIds, logits: .all)

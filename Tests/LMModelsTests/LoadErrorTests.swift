@@ -10,7 +10,7 @@ import Testing
 
     private func loadError(_ model: ScratchModel) -> ModelLoadError? {
         do {
-            _ = try ModelLoader.load(directory: model.directory, backend: backend)
+            _ = try ModelLoader.load(path: model.directory, backend: backend)
             return nil
         } catch let error as ModelLoadError {
             return error
@@ -227,7 +227,7 @@ import Testing
 
     @Test func pathThatDoesNotExist() {
         #expect(throws: ModelLoadError.cannotOpen(file: "/nonexistent/model", reason: "no such file or directory")) {
-            try ModelLoader.load(directory: "/nonexistent/model", backend: backend)
+            try ModelLoader.load(path: "/nonexistent/model", backend: backend)
         }
     }
 
@@ -245,7 +245,7 @@ import Testing
                 bytes[index] = UInt8.random(in: 0...255, using: &generator)
             }
             try model.write(bytes, to: "model.safetensors")
-            do { _ = try ModelLoader.load(directory: model.directory, backend: backend) } catch is ModelLoadError {} catch {
+            do { _ = try ModelLoader.load(path: model.directory, backend: backend) } catch is ModelLoadError {} catch {
                 Issue.record("unexpected error type \(type(of: error)): \(error)")
             }
         }

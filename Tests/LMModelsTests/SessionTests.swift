@@ -7,7 +7,7 @@ import Testing
     let backend = try! CPUBackend(threads: 1)
 
     @Test func badTokensAndLengthsThrowInsteadOfCrashing() throws {
-        let loaded = try ModelLoader.load(directory: Fixtures.model("tiny-llama"), backend: backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model("tiny-llama"), backend: backend)
         let session = try SequenceSession(model: loaded.model, capacity: 10)
         #expect(throws: ForwardError.tokenOutOfRange(token: 512, vocabSize: 512)) { try session.extend([0, 512]) }
         #expect(throws: ForwardError.tokenOutOfRange(token: -1, vocabSize: 512)) { try session.extend([-1]) }
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func generatorStopsAtEOSUnlessIgnored() throws {
-        let loaded = try ModelLoader.load(directory: Fixtures.model("tiny-llama"), backend: backend)
+        let loaded = try ModelLoader.load(path: Fixtures.model("tiny-llama"), backend: backend)
         let golden = try Fixtures.golden("tiny-llama").cases["len7"]!
         let generator = GreedyGenerator(session: try SequenceSession(model: loaded.model))
         // Treat the third greedy token as end-of-sequence: generation stops right after it.

@@ -13,6 +13,8 @@ public struct RopeSpec: Sendable, Equatable {
         case linear(factor: Float)
         /// Llama 3.1: long wavelengths divided by `factor`, short kept, the band between smoothed.
         case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositions: Int)
+        /// Each frequency divided by its own factor (GGUF `rope_freqs.weight`, Llama 3.1 files).
+        case frequencyFactors([Float])
     }
 
     public var theta: Double
@@ -39,6 +41,8 @@ public struct RopeSpec: Sendable, Equatable {
             return plain
         case let .linear(factor):
             return plain.map { $0 / factor }
+        case let .frequencyFactors(factors):
+            return zip(plain, factors).map { $0 / $1 }
         case let .llama3(factor, low, high, original):
             let old = Float(original)
             let lowWavelength = old / low, highWavelength = old / high

@@ -17,6 +17,14 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
     case missingConfigKey(file: String, key: String)
     case invalidConfig(file: String, key: String, reason: String)
     case unsupportedArchitecture(file: String, name: String)
+    case ggufBadMagic(file: String, found: String)
+    case ggufUnsupportedVersion(file: String, version: UInt32)
+    case ggufTruncated(file: String, reading: String, offset: Int)
+    case ggufStringPastEnd(file: String, reading: String, length: UInt64, remaining: Int)
+    case ggufInvalidMetadata(file: String, key: String, reason: String)
+    case ggufUnknownTensorType(file: String, tensor: String, type: UInt32)
+    case ggufInvalidTensor(file: String, tensor: String, reason: String)
+    case missingMetadata(file: String, key: String)
 
     public var description: String {
         switch self {
@@ -39,7 +47,19 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
         case let .invalidIndex(file, reason): "\(file): \(reason)"
         case let .missingConfigKey(file, key): "\(file) lacks the required key \"\(key)\""
         case let .invalidConfig(file, key, reason): "\(file): \"\(key)\" \(reason)"
-        case let .unsupportedArchitecture(file, name): "\(file): architecture \"\(name)\" is not supported (supported: \(ArchitectureRegistry.supportedNames.joined(separator: ", ")))"
+        case let .unsupportedArchitecture(file, name):
+            file.hasSuffix(".gguf")
+                ? "\(file): architecture \"\(name)\" is not supported (supported in GGUF: \(GGUFArchitecture.supportedNames.joined(separator: ", ")))"
+                : "\(file): architecture \"\(name)\" is not supported (supported: \(ArchitectureRegistry.supportedNames.joined(separator: ", ")))"
+        case let .ggufBadMagic(file, found): "\(file) is not a GGUF file (it starts with \(found), not \"GGUF\")"
+        case let .ggufUnsupportedVersion(file, version): "\(file): GGUF version \(version) is not supported (versions 2 and 3 are)"
+        case let .ggufTruncated(file, reading, offset): "\(file) is truncated or corrupt: the file ends at byte \(offset) while reading \(reading)"
+        case let .ggufStringPastEnd(file, reading, length, remaining):
+            "\(file) is truncated or corrupt: \(reading) claims a string of \(length) bytes with \(remaining) left in the file"
+        case let .ggufInvalidMetadata(file, key, reason): "\(file): metadata \"\(key)\": \(reason)"
+        case let .ggufUnknownTensorType(file, tensor, type): "\(file): tensor \(tensor) has unknown ggml type \(type)"
+        case let .ggufInvalidTensor(file, tensor, reason): "\(file): tensor \(tensor): \(reason)"
+        case let .missingMetadata(file, key): "\(file) lacks the required metadata \"\(key)\""
         }
     }
 }
