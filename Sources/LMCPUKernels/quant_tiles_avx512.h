@@ -21,31 +21,8 @@ static inline void q_nibbles(__m128i q, __m128i *lo, __m128i *hi) {
 }
 
 // Dequantize values 32c .. 32c + 31 of a block into two vectors.
-static inline void dq32_q8_0(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
-    (void)c;
-    const __m512 d = _mm512_set1_ps(q_half(b));
-    *lo = _mm512_mul_ps(q_i8_to_ps(_mm_loadu_si128((const __m128i *)(b + 2))), d);
-    *hi = _mm512_mul_ps(q_i8_to_ps(_mm_loadu_si128((const __m128i *)(b + 18))), d);
-}
 
-static inline void dq32_q4_0(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
-    (void)c;
-    const float d = q_half(b);
-    const __m512 vd = _mm512_set1_ps(d), vm = _mm512_set1_ps(-8.0f * d);
-    __m128i l, h;
-    q_nibbles(_mm_loadu_si128((const __m128i *)(b + 2)), &l, &h);
-    *lo = _mm512_fmadd_ps(q_u8_to_ps(l), vd, vm);
-    *hi = _mm512_fmadd_ps(q_u8_to_ps(h), vd, vm);
-}
 
-static inline void dq32_q4_1(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
-    (void)c;
-    const __m512 vd = _mm512_set1_ps(q_half(b)), vm = _mm512_set1_ps(q_half(b + 2));
-    __m128i l, h;
-    q_nibbles(_mm_loadu_si128((const __m128i *)(b + 4)), &l, &h);
-    *lo = _mm512_fmadd_ps(q_u8_to_ps(l), vd, vm);
-    *hi = _mm512_fmadd_ps(q_u8_to_ps(h), vd, vm);
-}
 
 // Five-bit values: the nibble plus 16 where the value's bit in qh is set.
 static inline void q5_values(const uint8_t *qs, uint32_t qh, __m512 *lo, __m512 *hi) {
@@ -57,28 +34,7 @@ static inline void q5_values(const uint8_t *qs, uint32_t qh, __m512 *lo, __m512 
     *hi = _mm512_cvtepi32_ps(_mm512_mask_or_epi32(hi_, (__mmask16)(qh >> 16), hi_, sixteen));
 }
 
-static inline void dq32_q5_0(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
-    (void)c;
-    const float d = q_half(b);
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4);
-    __m512 l, h;
-    q5_values(b + 6, qh, &l, &h);
-    const __m512 vd = _mm512_set1_ps(d), vm = _mm512_set1_ps(-16.0f * d);
-    *lo = _mm512_fmadd_ps(l, vd, vm);
-    *hi = _mm512_fmadd_ps(h, vd, vm);
-}
 
-static inline void dq32_q5_1(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
-    (void)c;
-    uint32_t qh;
-    memcpy(&qh, b + 4, 4);
-    __m512 l, h;
-    q5_values(b + 8, qh, &l, &h);
-    const __m512 vd = _mm512_set1_ps(q_half(b)), vm = _mm512_set1_ps(q_half(b + 2));
-    *lo = _mm512_fmadd_ps(l, vd, vm);
-    *hi = _mm512_fmadd_ps(h, vd, vm);
-}
 
 // Q4_K / Q5_K chunk c: sub-block c, whose nibbles are the low (c even) or high (c odd) halves
 // of bytes qs[32 (c / 2) ...]; x = (d * scale) q - dmin * min.
@@ -147,6 +103,103 @@ static inline void dq32_q6_k(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
     *hi = _mm512_mul_ps(_mm512_add_ps(q_u8_to_ps(vals[1]), bias), _mm512_set1_ps(d * (float)scales[1]));
 }
 
+
+// ---- 32-value block formats: scales of up to 16 blocks converted at once ----
+// The f16 scale (and min) of each block are gathered for 16 blocks, widened together, and kept
+// in a small f32 array the dequantizing FMAs read as broadcast memory operands: per block this
+// replaces two scalar conversions and broadcasts (most of the per-block overhead) with ~1 uop.
+
+typedef struct {
+    int stride;         // block bytes
+    int has_min;        // Q4_1, Q5_1: f16 min after the scale
+    float zero_point;   // Q4_0: 8, Q5_0: 16 (offset = -zero_point * d); else 0
+} q_block_layout;
+
+// scale[b], offset[b] for `count` (1..16) consecutive blocks starting at `blocks`.
+static inline void q_prep16(const uint8_t *blocks, int count, q_block_layout layout, float *scale, float *offset) {
+    const __mmask16 mask = (__mmask16)((1u << count) - 1u);
+    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(layout.stride));
+    const __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, index, blocks, 1);
+    const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+    _mm512_storeu_ps(scale, d);
+    if (layout.has_min)
+        _mm512_storeu_ps(offset, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))));
+    else
+        _mm512_storeu_ps(offset, _mm512_mul_ps(d, _mm512_set1_ps(-layout.zero_point)));
+}
+
+static inline void q32_q4(const uint8_t *qs, float scale, float offset, __m512 *lo, __m512 *hi) {
+    __m128i l, h;
+    q_nibbles(_mm_loadu_si128((const __m128i *)qs), &l, &h);
+    const __m512 vd = _mm512_set1_ps(scale), vm = _mm512_set1_ps(offset);
+    *lo = _mm512_fmadd_ps(q_u8_to_ps(l), vd, vm);
+    *hi = _mm512_fmadd_ps(q_u8_to_ps(h), vd, vm);
+}
+
+static inline void q32_q5(const uint8_t *qh_at, const uint8_t *qs, float scale, float offset, __m512 *lo, __m512 *hi) {
+    uint32_t qh;
+    memcpy(&qh, qh_at, 4);
+    __m512 l, h;
+    q5_values(qs, qh, &l, &h);
+    const __m512 vd = _mm512_set1_ps(scale), vm = _mm512_set1_ps(offset);
+    *lo = _mm512_fmadd_ps(l, vd, vm);
+    *hi = _mm512_fmadd_ps(h, vd, vm);
+}
+
+static inline void q32_q8(const uint8_t *qs, float scale, __m512 *lo, __m512 *hi) {
+    const __m512 vd = _mm512_set1_ps(scale);
+    *lo = _mm512_mul_ps(q_i8_to_ps(_mm_loadu_si128((const __m128i *)qs)), vd);
+    *hi = _mm512_mul_ps(q_i8_to_ps(_mm_loadu_si128((const __m128i *)(qs + 16))), vd);
+}
+
+// Dequantize block b of a row given its prepared scale and offset.
+#define Q32_Q8_0(blk, sc, off, lo, hi) q32_q8((blk) + 2, sc, lo, hi)
+#define Q32_Q4_0(blk, sc, off, lo, hi) q32_q4((blk) + 2, sc, off, lo, hi)
+#define Q32_Q4_1(blk, sc, off, lo, hi) q32_q4((blk) + 4, sc, off, lo, hi)
+#define Q32_Q5_0(blk, sc, off, lo, hi) q32_q5((blk) + 2, (blk) + 6, sc, off, lo, hi)
+#define Q32_Q5_1(blk, sc, off, lo, hi) q32_q5((blk) + 4, (blk) + 8, sc, off, lo, hi)
+
+#define DEFINE_Q32TILE_512(NAME, BLOCK_BYTES, HAS_MIN, ZERO_POINT, DEQUANT)                       \
+    static inline __attribute__((always_inline)) void NAME##_fixed(                              \
+        const float *x, int64_t ldx, const uint8_t *w, int64_t row_bytes, int64_t K, const int nr, \
+        const int nt, float out[4][4]) {                                                          \
+        const q_block_layout layout = {BLOCK_BYTES, HAS_MIN, ZERO_POINT};                         \
+        __m512 acc[4][4];                                                                         \
+        for (int r = 0; r < nr; r++)                                                              \
+            for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_ps();                         \
+        float scale[4][16], offset[4][16];                                                        \
+        const int64_t blocks = K / 32;                                                            \
+        for (int64_t g = 0; g < blocks; g += 16) {                                                \
+            const int count = (int)(blocks - g < 16 ? blocks - g : 16);                           \
+            for (int r = 0; r < nr; r++) {                                                        \
+                q_prep16(w + r * row_bytes + g * (BLOCK_BYTES), count, layout, scale[r], offset[r]); \
+                for (int64_t byte = 0; byte < count * (BLOCK_BYTES); byte += 64)                  \
+                    _mm_prefetch((const char *)(w + (r + LM_PANEL_ROWS) * row_bytes + g * (BLOCK_BYTES) + byte), _MM_HINT_T0); \
+            }                                                                                     \
+            for (int i = 0; i < count; i++) {                                                     \
+                const int64_t k = (g + i) * 32;                                                   \
+                __m512 lo[4], hi[4];                                                              \
+                for (int r = 0; r < nr; r++)                                                      \
+                    DEQUANT(w + r * row_bytes + (g + i) * (BLOCK_BYTES), scale[r][i], offset[r][i], &lo[r], &hi[r]); \
+                for (int t = 0; t < nt; t++) {                                                    \
+                    const __m512 xl = _mm512_loadu_ps(x + t * ldx + k);                           \
+                    const __m512 xh = _mm512_loadu_ps(x + t * ldx + k + 16);                      \
+                    for (int r = 0; r < nr; r++) {                                                \
+                        acc[r][t] = _mm512_fmadd_ps(lo[r], xl, acc[r][t]);                        \
+                        acc[r][t] = _mm512_fmadd_ps(hi[r], xh, acc[r][t]);                        \
+                    }                                                                             \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+        for (int r = 0; r < nr; r++)                                                              \
+            for (int t = 0; t < nt; t++) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);             \
+    }                                                                                             \
+    static void NAME(const float *x, int64_t ldx, const uint8_t *w, int64_t row_bytes, int64_t K, \
+                     int nr, int nt, float out[4][4]) {                                           \
+        LM_TILE_SWITCH_4x4(NAME##_BODY, nr, nt)                                                   \
+    }
+
 // A decode tile over nr rows of quantized blocks and nt tokens.
 #define DEFINE_QTILE_512(NAME, BLOCK_VALUES, BLOCK_BYTES, DEQUANT32)                              \
     static inline __attribute__((always_inline)) void NAME##_fixed(                              \
@@ -190,11 +243,11 @@ static inline void dq32_q6_k(const uint8_t *b, int c, __m512 *lo, __m512 *hi) {
 #define qtile_q5_k_BODY(R, T) qtile_q5_k_fixed(x, ldx, w, row_bytes, K, R, T, out)
 #define qtile_q6_k_BODY(R, T) qtile_q6_k_fixed(x, ldx, w, row_bytes, K, R, T, out)
 
-DEFINE_QTILE_512(qtile_q8_0, 32, 34, dq32_q8_0)
-DEFINE_QTILE_512(qtile_q4_0, 32, 18, dq32_q4_0)
-DEFINE_QTILE_512(qtile_q4_1, 32, 20, dq32_q4_1)
-DEFINE_QTILE_512(qtile_q5_0, 32, 22, dq32_q5_0)
-DEFINE_QTILE_512(qtile_q5_1, 32, 24, dq32_q5_1)
+DEFINE_Q32TILE_512(qtile_q8_0, 34, 0, 0.0f, Q32_Q8_0)
+DEFINE_Q32TILE_512(qtile_q4_0, 18, 0, 8.0f, Q32_Q4_0)
+DEFINE_Q32TILE_512(qtile_q4_1, 20, 1, 0.0f, Q32_Q4_1)
+DEFINE_Q32TILE_512(qtile_q5_0, 22, 0, 16.0f, Q32_Q5_0)
+DEFINE_Q32TILE_512(qtile_q5_1, 24, 1, 0.0f, Q32_Q5_1)
 DEFINE_QTILE_512(qtile_q4_k, 256, 144, dq32_q4_k)
 DEFINE_QTILE_512(qtile_q5_k, 256, 176, dq32_q5_k)
 DEFINE_QTILE_512(qtile_q6_k, 256, 210, dq32_q6_k)

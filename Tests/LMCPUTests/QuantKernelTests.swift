@@ -78,7 +78,8 @@ import Testing
         let source = Self.blocks(dtype)
         let blockCount = source.bytes.count / dtype.bytesPerBlock
         var random = Reference.Random(seed: 99)
-        let blocksPerRow = dtype.elementsPerBlock == 1 ? 96 : max(1, 512 / dtype.elementsPerBlock)
+        // 18 blocks of 32 (a full gather group of 16 plus 2) or 3 super-blocks of 256.
+        let blocksPerRow = dtype.elementsPerBlock == 1 ? 96 : dtype.elementsPerBlock == 32 ? 18 : 3
         let k = blocksPerRow * dtype.elementsPerBlock
         for (t, n) in [(1, 1), (1, 67), (3, 9), (5, 64), (70, 21)] {
             var bytes: [UInt8] = [], values: [Float] = []

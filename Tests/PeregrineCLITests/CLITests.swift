@@ -89,6 +89,33 @@ import Testing
         #expect(!run.stderr.contains("Fatal error") && !run.stderr.contains("Crash"))
     }
 
+    /// Fetched with the project's script, as the binary would on first use.
+    static let defaultModel: String = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repo.appendingPathComponent("Sources/peregrine/Resources/fetch_default_model.py").path]
+        let output = Pipe()
+        process.standardOutput = output
+        try! process.run()
+        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        process.waitUntilExit()
+        return path
+    }()
+
+    /// Without --model the default model (SmolLM2-135M-Instruct Q4_1) answers; its greedy
+    /// continuation of "The capital of France is" matches transformers' golden.
+    @Test func generateUsesTheDefaultModel() throws {
+        _ = Self.defaultModel
+        let run = try peregrine(["generate", "--prompt-ids", "504,3575,282,4649,314", "--max-tokens", "32", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(object["tokens"] as? [Int] == [7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33, 40, 29, 32, 33, 29, 34, 34, 216, 33, 34, 42, 33, 34, 42, 37, 35, 30, 2])
+        #expect(object["finish_reason"] as? String == "stop")
+        let info = try peregrine(["info"])
+        #expect(info.stdout.contains("Q4_1") && info.stdout.contains("GGUF version 3"), "\(info.stdout)")
+    }
+
     @Test func infoDescribesTheModel() throws {
         let run = try peregrine(["info", "--model", Self.fixtures + "/models/tiny-mixtral"])
         #expect(run.status == 0, "\(run.stderr)")
