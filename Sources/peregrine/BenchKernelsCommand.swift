@@ -6,7 +6,8 @@ import LMTensor
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Speed of the CPU kernels at SmolLM2-135M's shapes against the measured bandwidth and FMA ceilings.")
+        abstract: "Speed of the CPU kernels at SmolLM2-135M's shapes against the measured bandwidth and FMA ceilings.",
+        discussion: "Decode-shaped linears (1 token) report the bandwidth of the packed weights they stream; GEMMs (128 tokens) report f32 FLOP/s.")
 
     @Option(help: "Seconds to spend on each kernel.")
     var seconds: Double = 0.5
@@ -31,8 +32,10 @@ struct BenchKernelsCommand: ParsableCommand {
             }
         }
 
-        for dtype in [DType.bf16, .f32] {
-            for (n, k) in [(1536, 576), (576, 1536), (49152, 576)] {
+        for dtype in [DType.q4_1, .q8_0, .q4K, .q6K, .bf16, .f32] {
+            // K-quants need rows of whole 256-value blocks: 1536 and 512 stand in for 576.
+            let shapes = dtype.elementsPerBlock == 256 ? [(1536, 512), (512, 1536)] : [(1536, 576), (576, 1536), (49152, 576)]
+            for (n, k) in shapes {
                 // Distinct weight copies totalling 1 GiB so decode reads come from memory, not cache.
                 let copies = max(1, (1 << 30) / dtype.byteCount(elements: n * k))
                 let weights = try (0..<copies).map { _ in try random(backend, Shape(n, k), dtype) }
@@ -87,7 +90,8 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     private func random(_ backend: CPUBackend, _ shape: Shape, _ dtype: DType) throws -> Tensor {
-        let source = RandomWeights.randomHostTensor(name: "bench\(shape)", shape: shape, dtype: dtype)
+        let source = dtype.isQuantized ? RandomWeights.randomQuantizedHostTensor(name: "bench\(shape)", shape: shape, dtype: dtype)
+            : RandomWeights.randomHostTensor(name: "bench\(shape)", shape: shape, dtype: dtype)
         let tensor = try backend.allocate(shape, dtype: dtype)
         backend.copy(from: source, to: tensor)
         return tensor

@@ -44,7 +44,7 @@ struct BenchModelCommand: ParsableCommand {
         print("device: \(backend.name) on \(CPUInfo.modelName)")
         let ceiling = MemoryBandwidth.measure(backend: backend)
         print("memory bandwidth (measured, 1 GiB buffer): read \(format(ceiling.readBytesPerSecond / 1e9, decimals: 1)) GB/s, copy \(format(ceiling.copyBytesPerSecond / 1e9, decimals: 1)) GB/s")
-        print("prefill: \(promptTokens)-token prompt; decode: \(decodeTokens) tokens after it (both capped to fit a model's context); best of \(repeats)\n")
+        print("prefill: one \(promptTokens)-token step; decode: \(decodeTokens) tokens one at a time from a 1-token prompt (as llama-bench pp/tg); capped to a model's context; best of \(repeats)\n")
 
         var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of read BW"])
         var targets: [(String, () throws -> DecoderModel)] = model.map { path in
@@ -61,7 +61,7 @@ struct BenchModelCommand: ParsableCommand {
         for (label, make) in targets {
             let model = try make()
             let result = try measure(model)
-            let context = min(promptTokens, model.spec.maxPositions / 2) + decodeTokens / 2
+            let context = min(decodeTokens, model.spec.maxPositions / 2) / 2
             let bytes = Double(model.weightBytesPerToken + model.kvBytesPerToken(context: context))
             let perToken = 1 / result.decode
             table.rows.append([label, formatCount(model.spec.parameterCount), formatBytes(model.weightBytesPerToken),
@@ -72,21 +72,24 @@ struct BenchModelCommand: ParsableCommand {
         print(table.render())
     }
 
-    /// Best prefill and decode tokens/s over the repeats.
+    /// Best prefill and decode tokens/s over the repeats. Prefill runs the whole prompt as one
+    /// step; decode starts from a one-token prompt and generates one token per step, as
+    /// llama-bench's pp and tg tests do.
     private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double) {
         // Stay within the model's context (the tiny fixtures have 256 positions).
         let decodeTokens = min(self.decodeTokens, model.spec.maxPositions / 2)
         let promptTokens = min(self.promptTokens, model.spec.maxPositions - decodeTokens)
         let prompt = (0..<promptTokens).map { Int32($0 * 7919 % model.spec.vocabSize) }
-        let session = try SequenceSession(model: model, capacity: promptTokens + decodeTokens)
+        let session = try SequenceSession(model: model, capacity: max(promptTokens, decodeTokens + 1))
         _ = try session.extend(prompt)  // warm-up: pages weights in, sizes buffers
-        session.reset()
         var bestPrefill = 0.0, bestDecode = 0.0
         for _ in 0..<repeats {
             session.reset()
             var start = monotonicSeconds()
-            var token = model.backend.argmax(try session.extend(prompt))[0]
+            _ = try session.extend(prompt)
             bestPrefill = max(bestPrefill, Double(promptTokens) / (monotonicSeconds() - start))
+            session.reset()
+            var token = model.backend.argmax(try session.extend([prompt[0]]))[0]
             start = monotonicSeconds()
             for _ in 0..<decodeTokens { token = model.backend.argmax(try session.extend([token]))[0] }
             bestDecode = max(bestDecode, Double(decodeTokens) / (monotonicSeconds() - start))

@@ -48,6 +48,31 @@ public final class RandomWeights: WeightSource, @unchecked Sendable {
         return HostTensor(name: name, dtype: dtype, shape: shape, bytes: storage.bytes, owner: storage)
     }
 
+    /// Random blocks of a quantized type: random codes, with every f16 scale field set to a
+    /// small normal value so the weights are finite (for kernel benchmarks).
+    public static func randomQuantizedHostTensor(name: String, shape: Shape, dtype: DType) -> HostTensor {
+        precondition(dtype.isQuantized, "\(dtype) is not a block type")
+        let bytes = dtype.byteCount(elements: shape.elementCount)
+        let storage = HostAllocation(byteCount: bytes)
+        var state = name.hashValueStable | 1
+        for i in 0..<bytes {
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+            storage.pointer.storeBytes(of: UInt8(truncatingIfNeeded: (state &* 0x2545F4914F6CDD1D) >> 56), toByteOffset: i, as: UInt8.self)
+        }
+        let scaleOffsets: [Int] = switch dtype {
+        case .q4_1, .q5_1, .q4K, .q5K: [0, 2]
+        case .q6K: [208]
+        default: [0]
+        }
+        let half = Float16(0.01).bitPattern
+        for block in 0..<(bytes / dtype.bytesPerBlock) {
+            for offset in scaleOffsets {
+                storage.pointer.storeBytes(of: half, toByteOffset: block * dtype.bytesPerBlock + offset, as: UInt16.self)
+            }
+        }
+        return HostTensor(name: name, dtype: dtype, shape: shape, bytes: storage.bytes, owner: storage)
+    }
+
     private static func shapes(spec: DecoderSpec, names: TensorNames) -> [String: [Int]] {
         let c = spec.hiddenSize, d = spec.headDim, f = spec.intermediateSize
         var shapes: [String: [Int]] = [names.embedding: [spec.vocabSize, c], names.finalNorm: [c]]
