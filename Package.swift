@@ -28,7 +28,7 @@ let package = Package(
             resources: [.embedInCode("Resources/fetch_default_model.py")]
         ),
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"], exclude: ["Vectors"]),
-        .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"]),
+        .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"], exclude: ["Fixtures"]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]

@@ -44,12 +44,22 @@ extension CPUBackend {
         }
     }
 
-    /// out = silu(gate) * up   all [T, F].
-    public func siluMul(gate: Tensor, up: Tensor, out: Tensor) {
-        precondition(gate.elementCount == up.elementCount && gate.elementCount == out.elementCount, "siluMul: \(gate.shape), \(up.shape) -> \(out.shape)")
+    /// out = act(gate) * up   all [T, F].
+    public func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor) {
+        precondition(gate.elementCount == up.elementCount && gate.elementCount == out.elementCount, "gatedActivation: \(gate.shape), \(up.shape) -> \(out.shape)")
         let gp = gate.floats, up = up.floats, op = out.floats
+        let kernel = activation == .silu ? kernels.silu_mul! : kernels.gelu_tanh_mul!
         parallelRanges(gate.elementCount, minChunk: Self.inlineElements / 4) { range, _ in
-            self.kernels.silu_mul(gp + range.lowerBound, up + range.lowerBound, op + range.lowerBound, Int64(range.count))
+            kernel(gp + range.lowerBound, up + range.lowerBound, op + range.lowerBound, Int64(range.count))
+        }
+    }
+
+    /// out = x * factor.
+    public func scale(_ x: Tensor, by factor: Float, out: Tensor) {
+        precondition(x.elementCount == out.elementCount, "scale: \(x.shape) -> \(out.shape)")
+        let xp = x.floats, op = out.floats
+        parallelRanges(x.elementCount, minChunk: Self.inlineElements) { range, _ in
+            self.kernels.scale(xp + range.lowerBound, factor, op + range.lowerBound, Int64(range.count))
         }
     }
 

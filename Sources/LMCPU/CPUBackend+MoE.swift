@@ -35,7 +35,7 @@ extension CPUBackend {
             }
             linear(input, weight: expert.gate, bias: nil, out: gate)
             linear(input, weight: expert.up, bias: nil, out: up)
-            siluMul(gate: gate, up: up, out: gate)
+            gatedActivation(.silu, gate: gate, up: up, out: gate)
             linear(gate, weight: expert.down, bias: nil, out: result)
             for (i, member) in members.enumerated() {
                 kernels.axpy(member.weight, result.floats + i * width, op + member.token * width, Int64(width))

@@ -92,6 +92,20 @@ static void g_silu_mul(const float *gate, const float *up, float *out, int64_t n
     }
 }
 
+// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), tanh(y) = 1 - 2 / (exp(2y) + 1).
+static void g_gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        const float y = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+        const float t = 1.0f - 2.0f / (g_exp(2.0f * y) + 1.0f);
+        out[i] = 0.5f * g * (1.0f + t) * up[i];
+    }
+}
+
+static void g_scale(const float *x, float factor, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] * factor;
+}
+
 static void g_rms_norm_row(const float *x, const float *restrict w, float *out, int64_t C, float eps) {
     LM_REASSOCIATE
     float sum = 0.0f;
@@ -221,6 +235,8 @@ static lm_kernels g_table(lm_isa isa) {
     k.attention = g_attention;
     k.rms_norm_row = g_rms_norm_row;
     k.silu_mul = g_silu_mul;
+    k.gelu_tanh_mul = g_gelu_tanh_mul;
+    k.scale = g_scale;
     k.add = g_add;
     k.axpy = g_axpy;
     k.rope_row = g_rope_row;

@@ -6,6 +6,14 @@ public enum RopeStyle: Sendable, Equatable {
     case interleaved
 }
 
+/// The nonlinearity of a gated MLP: out = act(gate) * up.
+public enum Activation: String, Sendable, Equatable {
+    /// x · sigmoid(x) (Llama, Qwen, Mistral).
+    case silu
+    /// GELU with the tanh approximation, `gelu_pytorch_tanh` (Gemma).
+    case geluTanh
+}
+
 /// The three projections of one SiLU-gated expert.
 public struct ExpertWeights: Sendable {
     public let gate: Tensor  // [F, C]
@@ -72,8 +80,10 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor, out: Tensor)
     /// out = x · weightᵀ + bias   x [T, K], weight [N, K], bias [N] or nil, out [T, N].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor)
-    /// out = silu(gate) * up   all [T, F].
-    func siluMul(gate: Tensor, up: Tensor, out: Tensor)
+    /// out = act(gate) * up   all [T, F].
+    func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor)
+    /// out = x * factor, elementwise.
+    func scale(_ x: Tensor, by factor: Float, out: Tensor)
     /// cos/sin[t, i] = cos/sin(positions[t] * inverseFrequencies[i])   positions [T] i32,
     /// inverseFrequencies [rot/2] f32, cos and sin [T, rot/2] f32.
     func ropeAngles(positions: Tensor, inverseFrequencies: Tensor, cos: Tensor, sin: Tensor)

@@ -30,9 +30,19 @@ import Testing
         let gate = random.floats(50_000, scale: 20), up = random.floats(50_000)
         let gt = try Reference.tensor(backend, gate, Shape(50_000)), ut = try Reference.tensor(backend, up, Shape(50_000))
         let act = try backend.allocate(Shape(50_000), dtype: .f32)
-        backend.siluMul(gate: gt, up: ut, out: act)
+        backend.gatedActivation(.silu, gate: gt, up: ut, out: act)
         let silu = zip(gate, up).map { g, u in Float(Double(g) / (1 + exp(-Double(g))) * Double(u)) }
         #expect(Reference.maxRelativeError(backend.download(act), silu) < 1e-6, "silu \(isa)")
+
+        backend.gatedActivation(.geluTanh, gate: gt, up: ut, out: act)
+        let gelu = zip(gate, up).map { g, u in
+            let x = Double(g)
+            return Float(0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) * Double(u))
+        }
+        #expect(Reference.maxRelativeError(backend.download(act), gelu) < 1e-6, "gelu tanh \(isa)")
+
+        backend.scale(gt, by: 3.5, out: act)
+        #expect(backend.download(act) == gate.map { $0 * 3.5 }, "scale \(isa)")
 
         backend.add(gt, ut, out: act)
         #expect(backend.download(act) == zip(gate, up).map { $0 + $1 }, "add \(isa)")

@@ -12,9 +12,14 @@ enum Fixtures {
         return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
     }()
 
-    static func model(_ name: String) -> String { root + "/models/" + name }
+    /// A shared fixture model, or one of the repository's own (Tests/LMModelsTests/Fixtures,
+    /// made by scripts/make-*-fixture.py where the shared set has no such architecture).
+    static func model(_ name: String) -> String {
+        let local = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name).path
+        return FileManager.default.fileExists(atPath: local) ? local : root + "/models/" + name
+    }
 
-    static let modelNames = ["tiny-llama", "tiny-llama-sharded", "tiny-qwen2", "tiny-qwen3", "tiny-mistral", "tiny-mixtral", "tiny-llama3-rope"]
+    static let modelNames = ["tiny-llama", "tiny-llama-sharded", "tiny-qwen2", "tiny-qwen3", "tiny-mistral", "tiny-mixtral", "tiny-llama3-rope", "tiny-gemma3"]
 
     struct Case: Decodable {
         let inputIds: [Int32]

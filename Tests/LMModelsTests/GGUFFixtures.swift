@@ -49,6 +49,12 @@ enum GGUFFixtures {
         writer.set(arch + ".attention.key_length", .u32(UInt32(spec.headDim)))
         writer.set(arch + ".rope.freq_base", .f32(Float(spec.rope.theta)))
         writer.set(arch + ".attention.layer_norm_rms_epsilon", .f32(spec.rmsNormEpsilon))
+        if arch == "gemma3" {
+            writer.set("gemma3.attention.sliding_window", .u32(UInt32(spec.slidingWindows.compactMap { $0 }.first ?? 0)))
+            writer.set("gemma3.attention.sliding_window_pattern", .bools(spec.slidingWindows.map { $0 != nil }))
+            writer.set("gemma3.rope.freq_base_swa", .f32(Float(spec.localRope!.theta)))
+            writer.set("gemma3.attention.scale", .f32(spec.attentionScale))
+        }
         writer.set("tokenizer.ggml.bos_token_id", .u32(0))
         writer.set("tokenizer.ggml.eos_token_id", .u32(1))
         let names: [(String, String)] = [
@@ -61,12 +67,17 @@ enum GGUFFixtures {
             ("self_attn.q_proj.bias", "attn_q.bias"), ("self_attn.k_proj.bias", "attn_k.bias"), ("self_attn.v_proj.bias", "attn_v.bias"),
             ("self_attn.q_norm.weight", "attn_q_norm.weight"), ("self_attn.k_norm.weight", "attn_k_norm.weight"),
             ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"), ("mlp.down_proj.weight", "ffn_down.weight"),
-        ]
+        ] + (arch == "gemma3" ? [
+            ("pre_feedforward_layernorm.weight", "ffn_norm.weight"), ("post_attention_layernorm.weight", "post_attention_norm.weight"),
+            ("post_feedforward_layernorm.weight", "post_ffw_norm.weight"),
+        ] : [])
         var mapping = names
         for layer in 0..<spec.layerCount {
             mapping += layerNames.map { ("model.layers.\(layer)." + $0.0, "blk.\(layer)." + $0.1) }
         }
-        for (hf, gguf) in mapping where file.entries[hf] != nil {
+        // Gemma: llama.cpp's converter stores 1 + w for every RMSNorm weight.
+        let normShift: Float = arch == "gemma3" ? 1 : 0
+        for (hf, gguf) in mapping where file.entries[hf] != nil && !(arch == "gemma3" && hf.hasSuffix("post_attention_layernorm.weight") && gguf.hasSuffix(".ffn_norm.weight")) {
             let tensor = try file.tensor(hf)
             var values = floats(tensor)
             let shape = tensor.shape.dims
@@ -74,6 +85,7 @@ enum GGUFFixtures {
                 let heads = hf.hasSuffix("q_proj.weight") ? spec.headCount : spec.kvHeadCount
                 values = permute(values, rows: shape[0], columns: shape[1], heads: heads)
             }
+            if hf.hasSuffix("norm.weight") { values = values.map { $0 + normShift } }
             writer.addF32(gguf, shape: shape, values: values)
         }
         return writer

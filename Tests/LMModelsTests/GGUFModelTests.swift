@@ -9,14 +9,14 @@ import Testing
 @Suite struct GGUFModelTests {
     let backend = try! CPUBackend(threads: 2)
 
-    @Test(arguments: [("tiny-llama", "llama"), ("tiny-qwen2", "qwen2"), ("tiny-qwen3", "qwen3")])
+    @Test(arguments: [("tiny-llama", "llama"), ("tiny-qwen2", "qwen2"), ("tiny-qwen3", "qwen3"), ("tiny-gemma3", "gemma3")])
     func convertedFixtureMatchesGolden(model: String, arch: String) throws {
         let path = GGUFFixtures.temporaryPath(model)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try GGUFFixtures.writer(model: model, arch: arch).write(to: path)
         let loaded = try ModelLoader.load(path: path, backend: backend)
         #expect(loaded.spec.rope.style == (arch == "llama" ? .interleaved : .neox))
-        #expect(loaded.spec.tiedEmbeddings == (model == "tiny-qwen2"))
+        #expect(loaded.spec.tiedEmbeddings == (model == "tiny-qwen2" || model == "tiny-gemma3"))
         let golden = try Fixtures.golden(model)
         for (name, c) in golden.cases {
             let session = try SequenceSession(model: loaded.model)

@@ -5,7 +5,7 @@ import Foundation
 struct GGUFWriter {
     enum Value {
         case u32(UInt32), i32(Int32), f32(Float), bool(Bool), string(String), u64(UInt64)
-        case strings([String]), i32s([Int32]), f32s([Float])
+        case strings([String]), i32s([Int32]), f32s([Float]), bools([Bool])
     }
 
     struct TensorEntry {
@@ -53,6 +53,7 @@ struct GGUFWriter {
             case let .strings(v): u32(9); u32(8); u64(UInt64(v.count)); v.forEach(string)
             case let .i32s(v): u32(9); u32(5); u64(UInt64(v.count)); v.forEach { u32(UInt32(bitPattern: $0)) }
             case let .f32s(v): u32(9); u32(6); u64(UInt64(v.count)); v.forEach { u32($0.bitPattern) }
+            case let .bools(v): u32(9); u32(7); u64(UInt64(v.count)); v.forEach { out.append($0 ? 1 : 0) }
             }
         }
         var offset = 0

@@ -74,6 +74,7 @@ import Testing
         let golden = try Fixtures.golden(name)
         let loaded = try ModelLoader.load(path: Fixtures.model(name), backend: Fixtures.backend)
         let cases = golden.batch.cases.sorted { $0.key < $1.key }.map(\.value)
+        guard !cases.isEmpty else { return }   // the repository's own fixtures have no batch cases
         let model = loaded.model, backend = Fixtures.backend, vocab = loaded.spec.vocabSize
         let cache = try model.makeKVCache(blockCount: 64, blockSize: 4)
         var allocator = BlockAllocator(blockCount: 64)

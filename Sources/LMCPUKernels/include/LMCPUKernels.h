@@ -86,6 +86,10 @@ typedef struct {
     void (*rms_norm_row)(const float *x, const float *w, float *out, int64_t C, float eps);
     /// out[i] = silu(gate[i]) * up[i]; out may alias either input.
     void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    /// out[i] = gelu_tanh(gate[i]) * up[i] (PyTorch's approximate="tanh"); out may alias.
+    void (*gelu_tanh_mul)(const float *gate, const float *up, float *out, int64_t n);
+    /// out[i] = x[i] * factor; out may alias x.
+    void (*scale)(const float *x, float factor, float *out, int64_t n);
     /// out[i] = a[i] + b[i]; out may alias either input.
     void (*add)(const float *a, const float *b, float *out, int64_t n);
     /// y[i] += a * x[i]

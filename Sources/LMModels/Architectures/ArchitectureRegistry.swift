@@ -6,7 +6,7 @@ import Foundation
 
 /// The architectures Peregrine runs, looked up by config.json's `architectures` or `model_type`.
 public enum ArchitectureRegistry {
-    public static let all: [any DecoderArchitecture.Type] = [Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Mixtral.self]
+    public static let all: [any DecoderArchitecture.Type] = [Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Mixtral.self, Gemma3.self]
 
     public static var supportedNames: [String] { all.flatMap { $0.names } }
 

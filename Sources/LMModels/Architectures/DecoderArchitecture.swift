@@ -28,13 +28,17 @@ public struct TensorNames: Sendable {
     public var finalNorm: String
     public var lmHead: String
     public var inputNorm: String
-    public var postAttentionNorm: String
+    /// The norm before the MLP (Llama's `post_attention_layernorm`, GGUF `ffn_norm`).
+    public var feedForwardNorm: String
     public var query: String
     public var key: String
     public var value: String
     public var output: String
     public var queryNorm: String
     public var keyNorm: String
+    /// Norms of the attention and MLP outputs (Gemma 2/3 only).
+    public var attentionOutputNorm: String = "model.layers.{L}.post_attention_layernorm.weight"
+    public var feedForwardOutputNorm: String = "model.layers.{L}.post_feedforward_layernorm.weight"
     public var gate: String
     public var up: String
     public var down: String
@@ -49,7 +53,7 @@ public struct TensorNames: Sendable {
         finalNorm: "model.norm.weight",
         lmHead: "lm_head.weight",
         inputNorm: "model.layers.{L}.input_layernorm.weight",
-        postAttentionNorm: "model.layers.{L}.post_attention_layernorm.weight",
+        feedForwardNorm: "model.layers.{L}.post_attention_layernorm.weight",
         query: "model.layers.{L}.self_attn.q_proj",
         key: "model.layers.{L}.self_attn.k_proj",
         value: "model.layers.{L}.self_attn.v_proj",

@@ -28,9 +28,28 @@ public struct DecoderSpec: Sendable, Equatable {
     public var experts: ExpertSpec?
     public var bosTokenID: Int32?
     public var eosTokenIDs: [Int32]
+    /// Nonlinearity of the gated MLP.
+    public var activation: Activation = .silu
+    /// Factor applied to token embeddings (Gemma: sqrt(hidden_size)).
+    public var embeddingScale: Float?
+    /// RMSNorms also on the attention output and the MLP output, before the residual adds
+    /// (Gemma 2 and 3).
+    public var sandwichNorms = false
+    /// RoPE of the sliding-window layers where it differs from `rope` (Gemma 3's local base).
+    public var localRope: RopeSpec?
+    /// Attention score scale when it is not head_dim^-0.5 (Gemma's query_pre_attn_scalar^-0.5).
+    public var queryScale: Float?
+    /// Added to RMSNorm weights on load (Hugging Face Gemma stores w - 1 and computes x·(1 + w)).
+    public var normWeightOffset: Float = 0
 
-    /// Softmax scale of attention scores (head_dim^-0.5, rounded to f32 as transformers does).
-    public var attentionScale: Float { Float(1 / Double(headDim).squareRoot()) }
+    /// Softmax scale of attention scores (head_dim^-0.5 unless overridden, rounded to f32 as
+    /// transformers does).
+    public var attentionScale: Float { queryScale ?? Float(1 / Double(headDim).squareRoot()) }
+
+    /// The RoPE of layer `layer`.
+    public func rope(ofLayer layer: Int) -> RopeSpec {
+        slidingWindows[layer] != nil ? localRope ?? rope : rope
+    }
     public var queryWidth: Int { headCount * headDim }
     public var kvWidth: Int { kvHeadCount * headDim }
 
@@ -39,7 +58,7 @@ public struct DecoderSpec: Sendable, Equatable {
         let attention = hiddenSize * (queryWidth + 2 * kvWidth) + queryWidth * hiddenSize
         let mlp = experts.map { $0.count * 3 * hiddenSize * $0.intermediateSize + $0.count * hiddenSize }
             ?? 3 * hiddenSize * intermediateSize
-        let norms = 2 * hiddenSize + (qkNorm ? 2 * headDim : 0)
+        let norms = (sandwichNorms ? 4 : 2) * hiddenSize + (qkNorm ? 2 * headDim : 0)
         let embeddings = vocabSize * hiddenSize * (tiedEmbeddings ? 1 : 2)
         return layerCount * (attention + mlp + norms) + embeddings + hiddenSize
     }

@@ -8,21 +8,28 @@ import LMTensor
 ///   `qwen2` and `qwen3` keep the NeoX pairing.
 /// - No `output.weight` means the LM head is tied to `token_embd`.
 /// - `rope_freqs.weight` (Llama 3.1) divides each RoPE frequency.
+/// - `gemma3`: norms already hold 1 + w (the converter adds 1), embeddings are scaled by
+///   sqrt(hidden) in the graph, every sixth layer attends globally unless
+///   `attention.sliding_window_pattern` says otherwise, sliding layers use `rope.freq_base_swa`
+///   (10000 when absent), and scores are scaled by `attention.scale` or, as llama.cpp does,
+///   head_dim^-0.5 (hidden/heads for the 62-layer 27B).
 public enum GGUFArchitecture {
-    public static let supportedNames = ["llama", "qwen2", "qwen3"]
+    public static let supportedNames = ["llama", "qwen2", "qwen3", "gemma3"]
 
     public static let tensorNames = TensorNames(
         embedding: "token_embd.weight",
         finalNorm: "output_norm.weight",
         lmHead: "output.weight",
         inputNorm: "blk.{L}.attn_norm.weight",
-        postAttentionNorm: "blk.{L}.ffn_norm.weight",
+        feedForwardNorm: "blk.{L}.ffn_norm.weight",
         query: "blk.{L}.attn_q",
         key: "blk.{L}.attn_k",
         value: "blk.{L}.attn_v",
         output: "blk.{L}.attn_output",
         queryNorm: "blk.{L}.attn_q_norm.weight",
         keyNorm: "blk.{L}.attn_k_norm.weight",
+        attentionOutputNorm: "blk.{L}.post_attention_norm.weight",
+        feedForwardOutputNorm: "blk.{L}.post_ffw_norm.weight",
         gate: "blk.{L}.ffn_gate",
         up: "blk.{L}.ffn_up",
         down: "blk.{L}.ffn_down",
@@ -83,7 +90,7 @@ public enum GGUFArchitecture {
             if let id = metadata.file.metadata[key]?.intValue, !eos.contains(Int32(id)) { eos.append(Int32(id)) }
         }
         let first = { (template: String) in tensorNames.resolve(template, layer: 0) }
-        return DecoderSpec(
+        var spec = DecoderSpec(
             architecture: arch,
             vocabSize: vocab,
             hiddenSize: hidden,
@@ -105,6 +112,38 @@ public enum GGUFArchitecture {
             experts: experts,
             bosTokenID: metadata.file.metadata["tokenizer.ggml.bos_token_id"]?.intValue.map(Int32.init),
             eosTokenIDs: eos)
+        if arch == "gemma3" { try applyGemma3(&spec, metadata: metadata) }
+        return spec
+    }
+
+    /// Gemma 3's differences from the Llama graph, as llama.cpp builds it (`llm_build_gemma3`).
+    private static func applyGemma3(_ spec: inout DecoderSpec, metadata: Metadata) throws(ModelLoadError) {
+        let p = "gemma3."
+        spec.activation = .geluTanh
+        spec.embeddingScale = Float(Double(spec.hiddenSize).squareRoot())
+        spec.sandwichNorms = true
+        spec.rope.style = .neox
+        let window = try metadata.int(p + "attention.sliding_window")
+        let sliding: [Bool]
+        switch metadata.file.metadata[p + "attention.sliding_window_pattern"] {
+        case let .array(values)?:
+            guard values.count == spec.layerCount, values.allSatisfy({ $0.boolValue != nil }) else {
+                throw .ggufInvalidMetadata(file: metadata.file.path, key: p + "attention.sliding_window_pattern",
+                                           reason: "expected \(spec.layerCount) booleans")
+            }
+            sliding = values.map { $0.boolValue! }
+        case let value?:
+            guard let period = value.intValue, period > 0 else {
+                throw .ggufInvalidMetadata(file: metadata.file.path, key: p + "attention.sliding_window_pattern", reason: "expected a positive period, got \(value)")
+            }
+            sliding = (0..<spec.layerCount).map { $0 % period < period - 1 }
+        case nil:
+            sliding = (0..<spec.layerCount).map { $0 % 6 < 5 }
+        }
+        spec.slidingWindows = sliding.map { $0 ? window : nil }
+        spec.localRope = RopeSpec(theta: try metadata.double(p + "rope.freq_base_swa", default: 10_000), rotaryDim: spec.rope.rotaryDim)
+        let defaultScale = spec.layerCount == 62 ? 1 / Double(spec.hiddenSize / spec.headCount).squareRoot() : 1 / Double(spec.headDim).squareRoot()
+        spec.queryScale = Float(try metadata.double(p + "attention.scale", default: defaultScale))
     }
 
     /// Typed metadata lookups whose errors name the key.

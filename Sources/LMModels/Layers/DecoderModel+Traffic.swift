@@ -10,7 +10,8 @@ extension DecoderModel {
         total += weights.embedding.byteCount / max(spec.vocabSize, 1)
         for layer in weights.layers {
             let a = layer.attention
-            total += [a.query, a.key, a.value, a.output, layer.inputNorm, layer.postAttentionNorm].map(\.byteCount).reduce(0, +)
+            total += [a.query, a.key, a.value, a.output, layer.inputNorm, layer.feedForwardNorm].map(\.byteCount).reduce(0, +)
+            total += bytes(layer.attentionOutputNorm) + bytes(layer.feedForwardOutputNorm)
             total += [a.queryBias, a.keyBias, a.valueBias, a.outputBias, a.queryNorm, a.keyNorm].map(bytes).reduce(0, +)
             switch layer.feedForward {
             case let .dense(gate, up, down, gb, ub, db):

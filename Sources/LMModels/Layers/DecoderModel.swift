@@ -10,16 +10,22 @@ public final class DecoderModel: @unchecked Sendable {
     public let spec: DecoderSpec
     public let backend: any Backend
     let weights: DecoderWeights
-    let inverseFrequencies: Tensor   // [rot/2]
+    let inverseFrequencies: Tensor        // [rot/2]
+    let localInverseFrequencies: Tensor?  // [rot/2] of sliding-window layers, when they differ
     private var workspace: ForwardWorkspace?
 
     public init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
         self.spec = spec
         self.backend = backend
         weights = try DecoderWeights(spec: spec, source: source, names: names, backend: backend)
-        let frequencies = spec.rope.inverseFrequencies()
-        inverseFrequencies = try backend.allocate(Shape(frequencies.count), dtype: .f32)
-        backend.upload(frequencies, to: inverseFrequencies)
+        func upload(_ rope: RopeSpec) throws -> Tensor {
+            let frequencies = rope.inverseFrequencies()
+            let tensor = try backend.allocate(Shape(frequencies.count), dtype: .f32)
+            backend.upload(frequencies, to: tensor)
+            return tensor
+        }
+        inverseFrequencies = try upload(spec.rope)
+        localInverseFrequencies = try spec.localRope.map(upload)
     }
 
     /// A paged cache for this model with `blockCount` blocks of `blockSize` tokens.
@@ -41,17 +47,27 @@ public final class DecoderModel: @unchecked Sendable {
 
         let hidden = w.hidden.rows(0..<t)
         backend.gatherRows(weights.embedding, indices: w.tokens.rows(0..<t), out: hidden)
-        let cos = w.cos.rows(0..<t), sin = w.sin.rows(0..<t)
-        backend.ropeAngles(positions: w.positions.rows(0..<t), inverseFrequencies: inverseFrequencies, cos: cos, sin: sin)
+        if let factor = spec.embeddingScale { backend.scale(hidden, by: factor, out: hidden) }
+        let positions = w.positions.rows(0..<t)
+        let angles = (cos: w.cos.rows(0..<t), sin: w.sin.rows(0..<t))
+        backend.ropeAngles(positions: positions, inverseFrequencies: inverseFrequencies, cos: angles.cos, sin: angles.sin)
+        var localAngles = angles
+        if let localInverseFrequencies, let localCos = w.localCos, let localSin = w.localSin {
+            localAngles = (localCos.rows(0..<t), localSin.rows(0..<t))
+            backend.ropeAngles(positions: positions, inverseFrequencies: localInverseFrequencies, cos: localAngles.cos, sin: localAngles.sin)
+        }
 
         for (index, layer) in weights.layers.enumerated() {
             let normed = w.normed.rows(0..<t), projected = w.projected.rows(0..<t)
+            let layerAngles = spec.slidingWindows[index] != nil ? localAngles : angles
             backend.rmsNorm(hidden, weight: layer.inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
-            attention(layer.attention, input: normed, out: projected, layer: index, cos: cos, sin: sin,
+            attention(layer.attention, input: normed, out: projected, layer: index, cos: layerAngles.cos, sin: layerAngles.sin,
                       batch: batch.attention, cache: cache.layers[index], workspace: w)
+            if let norm = layer.attentionOutputNorm { backend.rmsNorm(projected, weight: norm, epsilon: spec.rmsNormEpsilon, out: projected) }
             backend.add(hidden, projected, out: hidden)
-            backend.rmsNorm(hidden, weight: layer.postAttentionNorm, epsilon: spec.rmsNormEpsilon, out: normed)
+            backend.rmsNorm(hidden, weight: layer.feedForwardNorm, epsilon: spec.rmsNormEpsilon, out: normed)
             feedForward(layer.feedForward, input: normed, out: projected, workspace: w)
+            if let norm = layer.feedForwardOutputNorm { backend.rmsNorm(projected, weight: norm, epsilon: spec.rmsNormEpsilon, out: projected) }
             backend.add(hidden, projected, out: hidden)
         }
 
@@ -76,8 +92,9 @@ public final class DecoderModel: @unchecked Sendable {
             backend.rmsNorm(qRows, weight: queryNorm, epsilon: spec.rmsNormEpsilon, out: qRows)
             backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
         }
-        backend.rope(q3, cos: cos, sin: sin, rotaryDim: spec.rope.rotaryDim, style: spec.rope.style)
-        backend.rope(k3, cos: cos, sin: sin, rotaryDim: spec.rope.rotaryDim, style: spec.rope.style)
+        let rope = spec.rope(ofLayer: layer)
+        backend.rope(q3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style)
+        backend.rope(k3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style)
         backend.writeKV(key: k3, value: v3, cache: cache, batch: batch)
         let attended = w.attended.rows(0..<t)
         backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
@@ -93,7 +110,7 @@ public final class DecoderModel: @unchecked Sendable {
             let g = w.gate.rows(0..<t), u = w.up.rows(0..<t)
             backend.linear(input, weight: gate, bias: gateBias, out: g)
             backend.linear(input, weight: up, bias: upBias, out: u)
-            backend.siluMul(gate: g, up: u, out: g)
+            backend.gatedActivation(spec.activation, gate: g, up: u, out: g)
             backend.linear(g, weight: down, bias: downBias, out: out)
         case let .experts(router, experts, routing):
             let logits = w.routerLogits!.rows(0..<t)

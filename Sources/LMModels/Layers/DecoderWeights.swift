@@ -14,10 +14,12 @@ enum FeedForwardWeights {
 }
 
 struct LayerWeights {
-    var inputNorm: Tensor            // [C]
+    var inputNorm: Tensor                // [C]
     var attention: AttentionWeights
-    var postAttentionNorm: Tensor    // [C]
+    var attentionOutputNorm: Tensor?     // [C] (sandwich norms)
+    var feedForwardNorm: Tensor          // [C]
     var feedForward: FeedForwardWeights
+    var feedForwardOutputNorm: Tensor?   // [C] (sandwich norms)
 }
 
 /// All weights of a decoder, loaded through a backend and checked against the spec's shapes.
@@ -28,10 +30,10 @@ struct DecoderWeights {
     var lmHead: Tensor      // [V, C] (the embedding when tied)
 
     init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
-        let loader = WeightLoader(source: source, backend: backend)
+        let loader = WeightLoader(source: source, backend: backend, normOffset: spec.normWeightOffset)
         let c = spec.hiddenSize, d = spec.headDim
         embedding = try loader.load(names.embedding, [spec.vocabSize, c])
-        finalNorm = try loader.load(names.finalNorm, [c])
+        finalNorm = try loader.loadNorm(names.finalNorm, [c])
         // As in transformers, tied embeddings win over an lm_head the file may also carry.
         lmHead = spec.tiedEmbeddings ? embedding : try loader.load(names.lmHead, [spec.vocabSize, c])
         layers = try (0..<spec.layerCount).map { layer in
@@ -45,8 +47,8 @@ struct DecoderWeights {
             let (o, ob) = try projection(names.output, [c, spec.queryWidth], bias: spec.outputBias)
             let attention = AttentionWeights(
                 query: q, key: k, value: v, output: o, queryBias: qb, keyBias: kb, valueBias: vb, outputBias: ob,
-                queryNorm: spec.qkNorm ? try loader.load(name(names.queryNorm), [d]) : nil,
-                keyNorm: spec.qkNorm ? try loader.load(name(names.keyNorm), [d]) : nil)
+                queryNorm: spec.qkNorm ? try loader.loadNorm(name(names.queryNorm), [d]) : nil,
+                keyNorm: spec.qkNorm ? try loader.loadNorm(name(names.keyNorm), [d]) : nil)
 
             let feedForward: FeedForwardWeights
             if let moe = spec.experts {
@@ -65,9 +67,11 @@ struct DecoderWeights {
                 let (down, db) = try projection(names.down, [c, f], bias: spec.mlpBias)
                 feedForward = .dense(gate: gate, up: up, down: down, gateBias: gb, upBias: ub, downBias: db)
             }
-            return LayerWeights(inputNorm: try loader.load(name(names.inputNorm), [c]), attention: attention,
-                                postAttentionNorm: try loader.load(name(names.postAttentionNorm), [c]),
-                                feedForward: feedForward)
+            return LayerWeights(
+                inputNorm: try loader.loadNorm(name(names.inputNorm), [c]), attention: attention,
+                attentionOutputNorm: spec.sandwichNorms ? try loader.loadNorm(name(names.attentionOutputNorm), [c]) : nil,
+                feedForwardNorm: try loader.loadNorm(name(names.feedForwardNorm), [c]), feedForward: feedForward,
+                feedForwardOutputNorm: spec.sandwichNorms ? try loader.loadNorm(name(names.feedForwardOutputNorm), [c]) : nil)
         }
     }
 }
@@ -76,12 +80,28 @@ struct DecoderWeights {
 struct WeightLoader {
     let source: any WeightSource
     let backend: any Backend
+    /// Added to every RMSNorm weight (see `DecoderSpec.normWeightOffset`).
+    var normOffset: Float = 0
+
+    /// An RMSNorm weight, with the spec's offset applied (as f32).
+    func loadNorm(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard normOffset != 0 else { return try load(name, shape) }
+        let host = try checked(name, shape)
+        let values = try host.floatValues(file: source.file(of: name)).map { $0 + normOffset }
+        let storage = HostAllocation(byteCount: values.count * 4)
+        values.withUnsafeBytes { storage.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return try backend.loadWeight(HostTensor(name: name, dtype: .f32, shape: host.shape, bytes: storage.bytes, owner: storage))
+    }
 
     func load(_ name: String, _ shape: [Int]) throws -> Tensor {
+        try backend.loadWeight(try checked(name, shape))
+    }
+
+    private func checked(_ name: String, _ shape: [Int]) throws -> HostTensor {
         let host = try source.tensor(name)
         guard host.shape.dims == shape else {
             throw ModelLoadError.shapeMismatch(file: source.file(of: name), tensor: name, expected: shape, actual: host.shape.dims)
         }
-        return try backend.loadWeight(host)
+        return host
     }
 }

@@ -12,6 +12,7 @@ final class ForwardWorkspace {
     let gate, up: Tensor                           // [T, F]
     let routerLogits: Tensor?                      // [T, E]
     let cos, sin: Tensor                           // [T, rot/2]
+    let localCos, localSin: Tensor?                // [T, rot/2] of sliding-window layers' own RoPE
     let finalRows: Tensor                          // [R, C]
     let logits: Tensor                             // [R, V]
 
@@ -36,6 +37,8 @@ final class ForwardWorkspace {
         routerLogits = try spec.experts.map { try backend.allocate(Shape(t, $0.count), dtype: .f32) }
         cos = try backend.allocate(Shape(t, spec.rope.rotaryDim / 2), dtype: .f32)
         sin = try backend.allocate(Shape(t, spec.rope.rotaryDim / 2), dtype: .f32)
+        localCos = try spec.localRope.map { try backend.allocate(Shape(t, $0.rotaryDim / 2), dtype: .f32) }
+        localSin = try spec.localRope.map { try backend.allocate(Shape(t, $0.rotaryDim / 2), dtype: .f32) }
         finalRows = try make(rowCapacity, spec.hiddenSize)
         logits = try backend.allocate(Shape(rowCapacity, spec.vocabSize), dtype: .f32)
     }

@@ -83,7 +83,11 @@ public final class RandomWeights: WeightSource, @unchecked Sendable {
                 if bias { shapes[names.resolve(template, layer: layer) + ".bias"] = [dims[0]] }
             }
             add(names.inputNorm, [c])
-            add(names.postAttentionNorm, [c])
+            add(names.feedForwardNorm, [c])
+            if spec.sandwichNorms {
+                add(names.attentionOutputNorm, [c])
+                add(names.feedForwardOutputNorm, [c])
+            }
             add(names.query, [spec.queryWidth, c], suffix: ".weight", bias: spec.qkvBias)
             add(names.key, [spec.kvWidth, c], suffix: ".weight", bias: spec.qkvBias)
             add(names.value, [spec.kvWidth, c], suffix: ".weight", bias: spec.qkvBias)
