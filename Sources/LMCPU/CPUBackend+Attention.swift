@@ -42,7 +42,8 @@ extension CPUBackend {
         let singles = sequences.reduce(0) { $0 + ($1.queryCount == 1 ? 1 : 0) }
         let wantedSplits = max(1, pool.threadCount * 4 / max(1, singles * kvHeads))
 
-        var plans = attentionPlans
+        var plans: [AttentionPlan] = []
+        swap(&plans, &attentionPlans)   // reuse the buffer without a copy-on-write copy
         plans.removeAll(keepingCapacity: true)
         var tasks = 0, partialFloats = 0, scratchFloats = 0
         let partialStride = group * (dim + 2)   // out [G, D], max [G], sum [G]
@@ -58,7 +59,7 @@ extension CPUBackend {
             scratchFloats = max(scratchFloats, 2 * group + group * ((keys + splits - 1) / splits))
         }
         plans.append(AttentionPlan(firstTask: tasks, chunks: 0, splits: 0, partialOffset: partialFloats))
-        attentionPlans = plans
+        defer { attentionPlans = plans }
         reserveThreadScratch(floats: scratchFloats)
         let partials = attentionPartials.reserve(partialFloats)
         let qp = query.floats, op = out.floats, kc = cache.key.floats, vc = cache.value.floats

@@ -23,6 +23,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     var moeWorkspace = MoEWorkspace()
     /// Reusable state of the attention op: per-sequence task plans and split partials.
     var attentionPlans: [AttentionPlan] = []
+    /// Reusable chunk table of the grouped linear (first chunk of each projection).
+    var linearChunkStarts: [Int] = []
     let attentionPartials = FloatArena()
 
     /// - Parameters:

@@ -27,6 +27,17 @@ public struct ExpertWeights: Sendable {
     }
 }
 
+/// A weight matrix and optional bias applied to an input (one of q/k/v, gate/up, ...).
+public struct Projection: Sendable {
+    public let weight: Tensor   // [N, K]
+    public let bias: Tensor?    // [N]
+
+    public init(weight: Tensor, bias: Tensor? = nil) {
+        self.weight = weight
+        self.bias = bias
+    }
+}
+
 /// Routing of a mixture-of-experts layer.
 public struct ExpertRouting: Sendable, Equatable {
     /// Experts each token uses.
@@ -80,6 +91,9 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor, out: Tensor)
     /// out = x · weightᵀ + bias   x [T, K], weight [N, K], bias [N] or nil, out [T, N].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor)
+    /// outs[i] = x · projections[i].weightᵀ + bias, several projections of one input (q/k/v,
+    /// gate/up) in one dispatch   x [T, K], outs[i] [T, N_i].
+    func linear(_ x: Tensor, projections: [Projection], outs: [Tensor])
     /// out = act(gate) * up   all [T, F].
     func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor)
     /// out = x * factor, elementwise.

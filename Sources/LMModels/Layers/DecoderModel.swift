@@ -83,9 +83,7 @@ public final class DecoderModel: @unchecked Sendable {
                            batch: AttentionBatch, cache: LayerKVCache, workspace w: ForwardWorkspace) {
         let t = input.shape[0], d = spec.headDim
         let q = w.query.rows(0..<t), k = w.key.rows(0..<t), v = w.value.rows(0..<t)
-        backend.linear(input, weight: a.query, bias: a.queryBias, out: q)
-        backend.linear(input, weight: a.key, bias: a.keyBias, out: k)
-        backend.linear(input, weight: a.value, bias: a.valueBias, out: v)
+        backend.linear(input, projections: a.queryKeyValue, outs: [q, k, v])
         let q3 = q.reshaped(t, spec.headCount, d), k3 = k.reshaped(t, spec.kvHeadCount, d), v3 = v.reshaped(t, spec.kvHeadCount, d)
         if let queryNorm = a.queryNorm, let keyNorm = a.keyNorm {
             let qRows = q.reshaped(t * spec.headCount, d), kRows = k.reshaped(t * spec.kvHeadCount, d)
@@ -108,8 +106,7 @@ public final class DecoderModel: @unchecked Sendable {
         switch f {
         case let .dense(gate, up, down, gateBias, upBias, downBias):
             let g = w.gate.rows(0..<t), u = w.up.rows(0..<t)
-            backend.linear(input, weight: gate, bias: gateBias, out: g)
-            backend.linear(input, weight: up, bias: upBias, out: u)
+            backend.linear(input, projections: [Projection(weight: gate, bias: gateBias), Projection(weight: up, bias: upBias)], outs: [g, u])
             backend.gatedActivation(spec.activation, gate: g, up: u, out: g)
             backend.linear(g, weight: down, bias: downBias, out: out)
         case let .experts(router, experts, routing):

@@ -5,6 +5,11 @@ struct AttentionWeights {
     var query: Tensor, key: Tensor, value: Tensor, output: Tensor   // [Hq·D, C], [Hkv·D, C] ×2, [C, Hq·D]
     var queryBias: Tensor?, keyBias: Tensor?, valueBias: Tensor?, outputBias: Tensor?
     var queryNorm: Tensor?, keyNorm: Tensor?                          // [D]
+
+    /// q, k and v as one grouped projection (one dispatch).
+    var queryKeyValue: [Projection] {
+        [Projection(weight: query, bias: queryBias), Projection(weight: key, bias: keyBias), Projection(weight: value, bias: valueBias)]
+    }
 }
 
 /// The feed-forward of one layer: a SiLU-gated MLP or a sparse mixture of them.
