@@ -19,16 +19,19 @@ let package = Package(
         .target(name: "LMCPUKernels", cSettings: kernelCFlags),
         .target(name: "LMCPU", dependencies: ["LMTensor", "LMCPUKernels"]),
         .target(name: "LMModels", dependencies: ["LMTensor"]),
+        .target(name: "LMTokenizers"),
+        .target(name: "LMEngine", dependencies: ["LMModels", "LMTokenizers", "LMTensor"]),
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "LMTensor", "LMCPU", "LMModels",
+                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.embedInCode("Resources/fetch_default_model.py")]
         ),
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"], exclude: ["Vectors"]),
         .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "LMTokenizersTests", dependencies: ["LMTokenizers", "LMEngine", "LMModels"]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]

@@ -55,6 +55,9 @@ public enum ModelLoader {
         }
     }
 
+    /// Whether `path` is a file that starts with the GGUF magic.
+    public static func isGGUFFile(_ path: String) -> Bool { !isDirectory(path) && isGGUF(path) }
+
     /// Whether the file starts with the GGUF magic.
     static func isGGUF(_ path: String) -> Bool {
         guard let file = try? MappedFile(path: path), file.count >= 4 else { return false }

@@ -1,0 +1,73 @@
+import Foundation
+import LMEngine
+import LMTokenizers
+import Testing
+
+/// Each fixture's vocab.gguf against llama.cpp's own test vectors (tests.out), and decoding
+/// round trips.
+@Suite struct GGUFTokenizerTests {
+    @Test(arguments: TokenizerFixtures.vocabularies)
+    func idsMatchLlamaCpp(vocabulary: String) throws {
+        let tokenizer = try TokenizerLoader.load(path: TokenizerFixtures.root + "/tokenizers/\(vocabulary)/vocab.gguf")
+        for c in try TokenizerFixtures.cases(vocabulary) {
+            let ids = tokenizer.encode(c.text, addSpecialTokens: false)
+            #expect(ids == c.ids, "\(vocabulary) case \(c.index): \(c.text.debugDescription)")
+        }
+    }
+}
+
+/// Decoding gives back the text, for every fixture case and both loaders.
+@Suite struct RoundTripTests {
+    @Test(arguments: TokenizerFixtures.vocabularies)
+    func decodeInvertsEncode(vocabulary: String) throws {
+        let folder = TokenizerFixtures.root + "/tokenizers/\(vocabulary)"
+        for tokenizer in [try Tokenizer.load(path: folder), try TokenizerLoader.load(path: folder + "/vocab.gguf")] {
+            for c in try TokenizerFixtures.cases(vocabulary) {
+                #expect(tokenizer.decode(tokenizer.encode(c.text, addSpecialTokens: false)) == c.text, "\(vocabulary) case \(c.index)")
+            }
+        }
+    }
+
+    @Test func specialTokensAreMatchedAndSkippable() throws {
+        let tokenizer = try Tokenizer.load(path: TokenizerFixtures.root + "/tokenizers/qwen2")
+        let ids = tokenizer.encode("<|im_start|>user\nHi<|im_end|>", addSpecialTokens: false)
+        #expect(ids.first == 151644 && ids.last == 151645)
+        #expect(tokenizer.decode(ids) == "<|im_start|>user\nHi<|im_end|>")
+        #expect(tokenizer.decode(ids, skipSpecialTokens: true) == "user\nHi")
+    }
+}
+
+/// The tokenizers of the model fixtures give the ids the goldens were made with.
+@Suite struct ModelTokenizerTests {
+    struct SmolGolden: Decodable {
+        struct Case: Decodable { let kind: String; let text: String; let input_ids: [Int32]; let greedy: [Int32]; let greedy_text: String }
+        let cases: [Case]
+    }
+
+    @Test func tinyTokenizerAddsBOSAndEncodesTheSourceText() throws {
+        let tokenizer = try Tokenizer.load(path: TokenizerFixtures.root + "/models/tiny-llama")
+        let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TokenizerFixtures.root + "/models/tiny-llama/golden.json"))) as! [String: Any]
+        let cases = golden["cases"] as! [String: [String: Any]]
+        for (_, c) in cases {
+            guard let text = c["text_source"] as? String else { continue }   // len1 is BOS alone
+            let ids = (c["input_ids"] as! [Int]).map(Int32.init)
+            let encoded = tokenizer.encode(text)
+            #expect(Array(encoded.prefix(ids.count)) == ids)
+        }
+        #expect(tokenizer.configuration.chatTemplate?.contains("<|im_start|>") == true)
+        #expect(tokenizer.configuration.eosToken == "<|eos|>" && tokenizer.configuration.eosTokenID == 1)
+    }
+
+    @Test func defaultModelTokenizerMatchesTransformers() throws {
+        // Fetched by the default-model tests or .ci/run; absent only on a machine without them.
+        let home = ProcessInfo.processInfo.environment["PEREGRINE_HOME"] ?? (NSHomeDirectory() + "/.cache/peregrine")
+        let modelPath = home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        guard FileManager.default.fileExists(atPath: modelPath) else { return }
+        let tokenizer = try TokenizerLoader.load(path: modelPath)
+        let golden = try JSONDecoder().decode(SmolGolden.self, from: Data(contentsOf: URL(fileURLWithPath: TokenizerFixtures.root + "/smollm2/golden.json")))
+        for c in golden.cases {
+            #expect(tokenizer.encode(c.text) == c.input_ids, "\(c.kind): \(c.text.debugDescription)")
+            #expect(tokenizer.decode(c.greedy) == c.greedy_text)
+        }
+    }
+}
