@@ -71,3 +71,42 @@ import Testing
         }
     }
 }
+
+/// Streaming every fixture case one token at a time gives the full decode, and no chunk holds
+/// a replacement character the full decode does not (no split UTF-8 sequences).
+@Suite struct StreamingTests {
+    @Test(arguments: TokenizerFixtures.vocabularies)
+    func streamedTextEqualsTheFullDecode(vocabulary: String) throws {
+        let tokenizer = try Tokenizer.load(path: TokenizerFixtures.root + "/tokenizers/\(vocabulary)")
+        for c in try TokenizerFixtures.cases(vocabulary) {
+            var stream = StreamingDetokenizer(tokenizer: tokenizer)
+            var chunks: [String] = []
+            for id in c.hf_ids { chunks.append(stream.append(id)) }
+            chunks.append(stream.finish())
+            let full = tokenizer.decode(c.hf_ids, skipSpecialTokens: true)
+            #expect(chunks.joined() == full, "\(vocabulary) case \(c.index)")
+            let replacements = chunks.map { $0.unicodeScalars.filter { $0 == "\u{FFFD}" }.count }.reduce(0, +)
+            #expect(replacements == full.unicodeScalars.filter { $0 == "\u{FFFD}" }.count, "\(vocabulary) case \(c.index)")
+        }
+    }
+
+    @Test func stopStringsAreHeldBackAndExcluded() throws {
+        let tokenizer = try Tokenizer.load(path: TokenizerFixtures.root + "/tokenizers/gpt-2")
+        let ids = tokenizer.encode("Hello world. The end is near.", addSpecialTokens: false)
+        var stream = StreamingDetokenizer(tokenizer: tokenizer, stopStrings: ["end is"])
+        var out = ""
+        for id in ids {
+            out += stream.append(id)
+            #expect(!out.contains("end"))
+            if stream.stopped { break }
+        }
+        out += stream.finish()
+        #expect(stream.stopped && out == "Hello world. The ")
+        // A partial match that never completes is released at the end.
+        var partial = StreamingDetokenizer(tokenizer: tokenizer, stopStrings: ["near!"])
+        var text = ""
+        for id in ids { text += partial.append(id) }
+        text += partial.finish()
+        #expect(!partial.stopped && text == "Hello world. The end is near.")
+    }
+}
