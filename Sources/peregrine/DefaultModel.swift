@@ -53,3 +53,8 @@ func printError(_ message: String) {
     let line = message + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
+
+/// Writes text to stdout now (no buffering), for streamed output.
+func printRaw(_ text: String) {
+    _ = text.withCString { write(1, $0, strlen($0)) }
+}

@@ -4,19 +4,24 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import LMEngine
 import LMModels
 import LMTensor
+import LMTokenizers
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Greedy generation from prompt token ids; prints the new ids.")
+        abstract: "Greedy generation from a text prompt (prints the text as it is generated) or from token ids (prints the new ids).")
 
     @Option(help: "A Hugging Face model folder (config.json, *.safetensors) or a GGUF file (default: SmolLM2-135M-Instruct Q4_1, fetched on first use).")
     var model: String?
 
+    @Option(help: "The prompt as text, tokenized with the model's tokenizer.")
+    var prompt: String?
+
     @Option(help: "Prompt token ids, comma separated (e.g. 1,2,3).")
-    var promptIds: String
+    var promptIds: String?
 
     @Option(help: "The most tokens to generate.")
     var maxTokens: Int = 32
@@ -31,10 +36,11 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must not be negative, got \(maxTokens)") }
-        _ = try parsePromptIDs()
+        guard (prompt == nil) != (promptIds == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+        if let promptIds { _ = try parsePromptIDs(promptIds) }
     }
 
-    func parsePromptIDs() throws -> [Int32] {
+    func parsePromptIDs(_ promptIds: String) throws -> [Int32] {
         let parts = promptIds.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { !$0.isWhitespace }) }
         let ids = try parts.map { part in
             guard let id = Int32(part), id >= 0 else { throw ValidationError("--prompt-ids: \"\(part)\" is not a token id") }
@@ -45,19 +51,29 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let prompt = try parsePromptIDs()
+        let path = try model ?? DefaultModel.resolve()
+        let tokenizer = try self.prompt.map { _ in try TokenizerLoader.load(path: path) }
+        let prompt = try tokenizer.map { $0.encode(self.prompt!) } ?? parsePromptIDs(promptIds!)
+        guard !prompt.isEmpty else { throw CLIError("the prompt is empty after tokenization") }
         let backend = try backendOptions.makeBackend()
-        let loaded = try ModelLoader.load(path: model ?? DefaultModel.resolve(), backend: backend)
+        let loaded = try ModelLoader.load(path: path, backend: backend)
         let limit = loaded.spec.maxPositions
         guard prompt.count + maxTokens <= limit else {
             throw CLIError("the prompt (\(prompt.count) tokens) plus --max-tokens (\(maxTokens)) exceeds the model's context of \(limit) tokens")
         }
         let session = try SequenceSession(model: loaded.model, capacity: max(prompt.count + maxTokens, 1))
         let stops = ignoreEos ? [] : Set(loaded.eosTokenIDs)
-        let result = try GreedyGenerator(session: session).generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops)
+        var stream = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
+        let result = try GreedyGenerator(session: session).generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops) { id in
+            // Text streams to the terminal as soon as it is final.
+            if !json, let text = stream?.append(id), !text.isEmpty { printRaw(text) }
+        }
+        if !json, let rest = stream?.finish() { printRaw(rest + "\n") }
+        if tokenizer != nil && !json { return }
         if json {
             let output = GenerateOutput(promptTokens: prompt.count, tokens: result.tokens, finishReason: result.finishReason,
-                                        prefillSeconds: result.prefillSeconds, decodeSeconds: result.decodeSeconds)
+                                        prefillSeconds: result.prefillSeconds, decodeSeconds: result.decodeSeconds,
+                                        text: tokenizer?.decode(result.tokens, skipSpecialTokens: true))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
@@ -73,9 +89,10 @@ struct GenerateOutput: Encodable {
     var finishReason: FinishReason
     var prefillSeconds: Double
     var decodeSeconds: Double
+    var text: String?
 
     enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens", tokens, finishReason = "finish_reason"
+        case promptTokens = "prompt_tokens", tokens, finishReason = "finish_reason", text
         case prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds"
     }
 }

@@ -80,6 +80,10 @@ import Testing
         (["generate", "--model", "MODEL", "--prompt-ids", "1", "--cpu-isa", "sse9"], "--cpu-isa"),
         (["info", "--model", "/nonexistent"], "/nonexistent"),
         (["bench", "model", "--preset", "gpt-5"], "gpt-5"),
+        (["generate", "--model", "MODEL", "--prompt", "hi", "--prompt-ids", "1"], "exactly one of --prompt and --prompt-ids"),
+        (["tokenize", "--model", "MODEL"], "exactly one of --text and --file"),
+        (["tokenize", "--model", "MODEL", "--decode", "--text", "1,99999"], "99999"),
+        (["tokenize", "--model", "/nonexistent/tokenizer.json", "--text", "hi"], "/nonexistent/tokenizer.json"),
     ])
     func badInputGivesAClearError(arguments: [String], mentions: String) throws {
         let model = Self.fixtures + "/models/tiny-llama"
@@ -114,6 +118,20 @@ import Testing
         #expect(object["finish_reason"] as? String == "stop")
         let info = try peregrine(["info"])
         #expect(info.stdout.contains("Q4_1") && info.stdout.contains("GGUF version 3"), "\(info.stdout)")
+    }
+
+    /// Text in, text out with the default model's tokenizer; tokenize and decode round-trip.
+    @Test func textPromptsAndTokenize() throws {
+        _ = Self.defaultModel
+        let run = try peregrine(["generate", "--prompt", "The capital of France is", "--max-tokens", "32"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == " Paris.\n\nThe answer is: 2018-01-22 12:12:53.\n")   // transformers' greedy text
+        let ids = try peregrine(["tokenize", "--text", "The capital of France is"])
+        #expect(ids.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "504 3575 282 4649 314")
+        let text = try peregrine(["tokenize", "--decode", "--text", "504,3575,282,4649,314"])
+        #expect(text.stdout == "The capital of France is\n")
+        let json = try peregrine(["tokenize", "--model", Self.fixtures + "/tokenizers/llama-spm", "--text", " Hello", "--json"])
+        #expect(json.stdout.contains("\"ids\":[29871,15043]"), "\(json.stdout)")
     }
 
     @Test func infoDescribesTheModel() throws {
