@@ -20,6 +20,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The prompt as text, tokenized with the model's tokenizer.")
     var prompt: String?
 
+    @Option(help: "A user message, sent through the model's chat template (with the assistant turn opened).")
+    var chat: String?
+
+    @Option(help: "A Jinja file to use instead of the model's chat template (with --chat).")
+    var chatTemplate: String?
+
     @Option(help: "Prompt token ids, comma separated (e.g. 1,2,3).")
     var promptIds: String?
 
@@ -36,7 +42,9 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must not be negative, got \(maxTokens)") }
-        guard (prompt == nil) != (promptIds == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+        guard [prompt, chat, promptIds].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt, --chat and --prompt-ids")
+        }
         if let promptIds { _ = try parsePromptIDs(promptIds) }
     }
 
@@ -52,8 +60,19 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let path = try model ?? DefaultModel.resolve()
-        let tokenizer = try self.prompt.map { _ in try TokenizerLoader.load(path: path) }
-        let prompt = try tokenizer.map { $0.encode(self.prompt!) } ?? parsePromptIDs(promptIds!)
+        let tokenizer = promptIds == nil ? try TokenizerLoader.load(path: path) : nil
+        let prompt: [Int32]
+        if let chat, let tokenizer {
+            let template = try ChatTemplates.resolve(tokenizer: tokenizer, override: chatTemplate)
+            let text = try template.render(messages: [.object(JinjaObject([("role", .string("user")), ("content", .string(chat))]))],
+                                           addGenerationPrompt: true, bosToken: tokenizer.configuration.bosToken,
+                                           eosToken: tokenizer.configuration.eosToken)
+            prompt = tokenizer.encode(text, addSpecialTokens: false)   // the template wrote any BOS itself
+        } else if let tokenizer, let text = self.prompt {
+            prompt = tokenizer.encode(text)
+        } else {
+            prompt = try parsePromptIDs(promptIds!)
+        }
         guard !prompt.isEmpty else { throw CLIError("the prompt is empty after tokenization") }
         let backend = try backendOptions.makeBackend()
         let loaded = try ModelLoader.load(path: path, backend: backend)

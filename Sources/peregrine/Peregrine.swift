@@ -6,5 +6,5 @@ struct Peregrine: ParsableCommand {
         commandName: "peregrine",
         abstract: "Peregrine: an LLM inference and serving engine.",
         version: "0.1.0",
-        subcommands: [GenerateCommand.self, TokenizeCommand.self, InfoCommand.self, BenchCommand.self])
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, TemplateCommand.self, InfoCommand.self, BenchCommand.self])
 }

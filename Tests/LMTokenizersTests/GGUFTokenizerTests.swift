@@ -40,7 +40,11 @@ import Testing
 /// The tokenizers of the model fixtures give the ids the goldens were made with.
 @Suite struct ModelTokenizerTests {
     struct SmolGolden: Decodable {
-        struct Case: Decodable { let kind: String; let text: String; let input_ids: [Int32]; let greedy: [Int32]; let greedy_text: String }
+        struct Message: Decodable { let role: String; let content: String }
+        struct Case: Decodable {
+            let kind: String; let text: String; let input_ids: [Int32]; let greedy: [Int32]; let greedy_text: String
+            let messages: [Message]?
+        }
         let cases: [Case]
     }
 
@@ -65,9 +69,18 @@ import Testing
         guard FileManager.default.fileExists(atPath: modelPath) else { return }
         let tokenizer = try TokenizerLoader.load(path: modelPath)
         let golden = try JSONDecoder().decode(SmolGolden.self, from: Data(contentsOf: URL(fileURLWithPath: TokenizerFixtures.root + "/smollm2/golden.json")))
+        let template = try ChatTemplate(tokenizer.configuration.chatTemplate!)
         for c in golden.cases {
             #expect(tokenizer.encode(c.text) == c.input_ids, "\(c.kind): \(c.text.debugDescription)")
             #expect(tokenizer.decode(c.greedy) == c.greedy_text)
+            if let messages = c.messages {
+                // The GGUF's own template, rendered as transformers did for the golden.
+                let rendered = try template.render(
+                    messages: messages.map { .object(JinjaObject([("role", .string($0.role)), ("content", .string($0.content))])) },
+                    addGenerationPrompt: true, bosToken: tokenizer.configuration.bosToken, eosToken: tokenizer.configuration.eosToken)
+                #expect(rendered == c.text)
+                #expect(tokenizer.encode(rendered, addSpecialTokens: false) == c.input_ids)
+            }
         }
     }
 }

@@ -80,7 +80,7 @@ import Testing
         (["generate", "--model", "MODEL", "--prompt-ids", "1", "--cpu-isa", "sse9"], "--cpu-isa"),
         (["info", "--model", "/nonexistent"], "/nonexistent"),
         (["bench", "model", "--preset", "gpt-5"], "gpt-5"),
-        (["generate", "--model", "MODEL", "--prompt", "hi", "--prompt-ids", "1"], "exactly one of --prompt and --prompt-ids"),
+        (["generate", "--model", "MODEL", "--prompt", "hi", "--prompt-ids", "1"], "exactly one of --prompt, --chat and --prompt-ids"),
         (["tokenize", "--model", "MODEL"], "exactly one of --text and --file"),
         (["tokenize", "--model", "MODEL", "--decode", "--text", "1,99999"], "99999"),
         (["tokenize", "--model", "/nonexistent/tokenizer.json", "--text", "hi"], "/nonexistent/tokenizer.json"),
@@ -132,6 +132,29 @@ import Testing
         #expect(text.stdout == "The capital of France is\n")
         let json = try peregrine(["tokenize", "--model", Self.fixtures + "/tokenizers/llama-spm", "--text", " Hello", "--json"])
         #expect(json.stdout.contains("\"ids\":[29871,15043]"), "\(json.stdout)")
+    }
+
+    /// --chat renders the model's template; `template` prints the exact prompt, with
+    /// --chat-template overriding the model's.
+    @Test func chatAndTemplate() throws {
+        _ = Self.defaultModel
+        let chat = try peregrine(["generate", "--chat", "What is the capital of France?", "--max-tokens", "20"])
+        #expect(chat.status == 0 && chat.stdout.contains("Paris"), "\(chat.stdout) \(chat.stderr)")
+        let directory = NSTemporaryDirectory() + "peregrine-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(#"[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]"#.utf8).write(to: URL(fileURLWithPath: directory + "/m.json"))
+        let rendered = try peregrine(["template", "--messages", directory + "/m.json", "--add-generation-prompt"])
+        #expect(rendered.stdout == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        try Data("{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}".utf8).write(to: URL(fileURLWithPath: directory + "/t.jinja"))
+        let custom = try peregrine(["template", "--messages", directory + "/m.json", "--chat-template", directory + "/t.jinja"])
+        #expect(custom.stdout == "[system]Be brief.[user]Hi")
+        try Data("{% if %}".utf8).write(to: URL(fileURLWithPath: directory + "/bad.jinja"))
+        let bad = try peregrine(["template", "--messages", directory + "/m.json", "--chat-template", directory + "/bad.jinja"])
+        #expect(bad.status != 0 && bad.stderr.contains("line 1"), "\(bad.stderr)")
+        try Data("[{".utf8).write(to: URL(fileURLWithPath: directory + "/broken.json"))
+        let broken = try peregrine(["template", "--messages", directory + "/broken.json"])
+        #expect(broken.status != 0 && broken.stderr.contains("broken.json"), "\(broken.stderr)")
     }
 
     @Test func infoDescribesTheModel() throws {

@@ -10,6 +10,10 @@ final class ScoredPieceModel: @unchecked Sendable {
     let scores: [Float]
     let unknownID: Int32?
     private let byteTokens: [Int32?]
+    /// Token lookup by the bytes of a piece, without building a String per candidate pair:
+    /// FNV-1a hash -> ids with that hash (verified byte for byte).
+    private let byHash: [UInt64: [Int32]]
+    private let tokenBytes: [[UInt8]]
 
     init(tokens: [String], scores: [Float], unknownID: Int32?) {
         self.tokens = tokens
@@ -20,6 +24,22 @@ final class ScoredPieceModel: @unchecked Sendable {
         self.vocab = vocab
         self.unknownID = unknownID
         byteTokens = (0..<256).map { vocab[byteTokenName(UInt8($0))] }
+        tokenBytes = tokens.map { Array($0.utf8) }
+        var byHash: [UInt64: [Int32]] = [:]
+        for (token, id) in vocab { byHash[Self.hash(Array(token.utf8)[...]), default: []].append(id) }
+        self.byHash = byHash
+    }
+
+    private static func hash(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for byte in bytes { h = (h ^ UInt64(byte)) &* 0x100000001b3 }
+        return h
+    }
+
+    /// The id of the token spelled by `bytes`, if any.
+    private func lookup(_ bytes: ArraySlice<UInt8>) -> Int32? {
+        guard let candidates = byHash[Self.hash(bytes)] else { return nil }
+        return candidates.first { tokenBytes[Int($0)].elementsEqual(bytes) }
     }
 
     private struct Symbol {
@@ -40,55 +60,35 @@ final class ScoredPieceModel: @unchecked Sendable {
                                   next: offset + length == bytes.count ? -1 : symbols.count + 1))
             offset += length
         }
-        // Candidate pairs: the highest score first, then the leftmost.
-        var heap: [(score: Float, left: Int, right: Int, size: Int)] = []
-        func piece(_ start: Int, _ length: Int) -> String { String(decoding: bytes[start..<(start + length)], as: UTF8.self) }
-        func better(_ a: (score: Float, left: Int, right: Int, size: Int), _ b: (score: Float, left: Int, right: Int, size: Int)) -> Bool {
-            a.score > b.score || (a.score == b.score && a.left < b.left)
+        // Candidate pairs in a min-heap of packed keys: the highest score first (order-preserving
+        // float bits, inverted), then the leftmost symbol. A popped pair is re-checked against
+        // the current symbols, so entries made stale by earlier merges are skipped.
+        func piece(_ start: Int, _ length: Int) -> ArraySlice<UInt8> { bytes[start..<(start + length)] }
+        func pairScore(_ left: Int) -> Float? {
+            let right = symbols[left].next
+            guard right >= 0, let id = lookup(piece(symbols[left].start, symbols[left].length + symbols[right].length)) else { return nil }
+            return scores[Int(id)]
         }
-        func push(_ left: Int, _ right: Int) {
-            guard left >= 0, right >= 0 else { return }
-            let text = piece(symbols[left].start, symbols[left].length + symbols[right].length)
-            guard let id = vocab[text] else { return }
-            heap.append((scores[Int(id)], left, right, text.utf8.count))
-            var child = heap.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                if !better(heap[child], heap[parent]) { break }
-                heap.swapAt(child, parent)
-                child = parent
-            }
+        func key(_ score: Float, _ left: Int) -> UInt64 {
+            let bits = score.bitPattern
+            let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000   // ascending with the float
+            return UInt64(~ordered) << 32 | UInt64(left)
         }
-        func pop() -> (score: Float, left: Int, right: Int, size: Int)? {
-            guard let top = heap.first else { return nil }
-            let last = heap.removeLast()
-            if !heap.isEmpty {
-                heap[0] = last
-                var parent = 0
-                while true {
-                    let l = 2 * parent + 1, r = l + 1
-                    var best = parent
-                    if l < heap.count && better(heap[l], heap[best]) { best = l }
-                    if r < heap.count && better(heap[r], heap[best]) { best = r }
-                    if best == parent { break }
-                    heap.swapAt(parent, best)
-                    parent = best
-                }
-            }
-            return top
+        var heap = MinHeap()
+        for left in 0..<(symbols.count - 1) {
+            if let score = pairScore(left) { heap.push(key(score, left)) }
         }
-        for i in 1..<symbols.count { push(i - 1, i) }
-        while let bigram = pop() {
-            let left = bigram.left, right = bigram.right
-            // Skip pairs made stale by an earlier merge.
-            guard symbols[left].length > 0, symbols[right].length > 0,
-                  symbols[left].length + symbols[right].length == bigram.size else { continue }
+        while let top = heap.pop() {
+            let left = Int(top & 0xFFFF_FFFF)
+            guard symbols[left].length > 0, let score = pairScore(left), key(score, left) == top else { continue }
+            let right = symbols[left].next
             symbols[left].length += symbols[right].length
             symbols[right].length = 0
             symbols[left].next = symbols[right].next
             if symbols[right].next >= 0 { symbols[symbols[right].next].previous = left }
-            push(symbols[left].previous, left)
-            push(left, symbols[left].next)
+            let previous = symbols[left].previous
+            if previous >= 0, let score = pairScore(previous) { heap.push(key(score, previous)) }
+            if let score = pairScore(left) { heap.push(key(score, left)) }
         }
         var i = 0
         while i != -1 {
@@ -99,12 +99,12 @@ final class ScoredPieceModel: @unchecked Sendable {
 
     /// A final piece: merged pieces are tokens by construction; a single character that is not
     /// one falls back to its bytes (or the unknown token).
-    private func resegment(_ text: String, _ output: inout [Int32]) {
-        if let id = vocab[text] {
+    private func resegment(_ text: ArraySlice<UInt8>, _ output: inout [Int32]) {
+        if let id = lookup(text) {
             output.append(id)
             return
         }
-        for byte in text.utf8 {
+        for byte in text {
             if let id = byteTokens[Int(byte)] {
                 output.append(id)
             } else if let unknownID {
