@@ -31,7 +31,7 @@ let package = Package(
         ),
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"], exclude: ["Vectors"]),
         .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "LMTokenizersTests", dependencies: ["LMTokenizers", "LMEngine", "LMModels"]),
+        .testTarget(name: "LMTokenizersTests", dependencies: ["LMTokenizers", "LMEngine", "LMModels"], exclude: ["Vectors"]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]

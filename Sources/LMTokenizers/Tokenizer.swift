@@ -76,10 +76,11 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: Decoding
 
-    /// The text of `ids`; unknown ids are skipped.
+    /// The text of `ids`; unknown ids are skipped. Without a decoder the tokens are joined with
+    /// spaces, as Hugging Face tokenizers does.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = false) -> String {
-        decoder.map { $0.apply(tokenStrings(ids, skipSpecialTokens: skipSpecialTokens)).joined() }
-            ?? tokenStrings(ids, skipSpecialTokens: skipSpecialTokens).joined()
+        let tokens = tokenStrings(ids, skipSpecialTokens: skipSpecialTokens)
+        return decoder.map { $0.apply(tokens).joined() } ?? tokens.joined(separator: " ")
     }
 
     func tokenStrings(_ ids: [Int32], skipSpecialTokens: Bool) -> [String] {

@@ -53,7 +53,9 @@ indirect enum PreTokenizer: Sendable {
         case let .metaspace(replacement, scheme, split):
             var text = String.UnicodeScalarView()
             let scalars = piece.unicodeScalars
-            if (scheme == .always || (scheme == .first && first)) && scalars.first != replacement { text.append(replacement) }
+            // Prepend unless the text (spaces already replaced) starts with the replacement.
+            let startsReplaced = scalars.first == " " || scalars.first == replacement
+            if (scheme == .always || (scheme == .first && first)) && !startsReplaced { text.append(replacement) }
             for scalar in scalars { text.append(scalar == " " ? replacement : scalar) }
             let replaced = String(text)
             if split {

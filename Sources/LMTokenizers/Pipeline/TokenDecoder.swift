@@ -17,10 +17,13 @@ indirect enum TokenDecoder: Sendable {
             for token in tokens { ByteLevel.decodeBytes(token, into: &bytes) }
             return [String(decoding: bytes, as: UTF8.self)]
         case let .metaspace(replacement, scheme):
+            // As Hugging Face does: every replacement character of the first token is dropped
+            // (unless nothing was prepended), the others become spaces.
             return tokens.enumerated().map { index, token in
-                var scalars = String.UnicodeScalarView(token.unicodeScalars.map { $0 == replacement ? " " : $0 })
-                if index == 0 && scheme != .never && scalars.first == " " { scalars.removeFirst() }
-                return String(scalars)
+                let dropFirst = index == 0 && scheme != .never
+                return String(String.UnicodeScalarView(token.unicodeScalars.compactMap { scalar -> Unicode.Scalar? in
+                    scalar == replacement ? (dropFirst ? nil : " ") : scalar
+                }))
             }
         case .byteFallback:
             var out: [String] = []
