@@ -5,6 +5,12 @@ struct JinjaLexer {
         case text(String, line: Int)
         case output([JinjaToken], line: Int)       // {{ ... }}
         case statement([JinjaToken], line: Int)    // {% ... %}
+
+        var line: Int {
+            switch self {
+            case let .text(_, line), let .output(_, line), let .statement(_, line): line
+            }
+        }
     }
 
     static func chunks(_ source: String, trimBlocks: Bool = true, lstripBlocks: Bool = true) throws(JinjaError) -> [Chunk] {

@@ -39,8 +39,7 @@ struct JinjaParser {
             }
         }
         if !terminators.isEmpty {
-            throw .syntax(line: chunks.last.map { if case let .text(_, l) = $0 { l } else if case let .output(_, l) = $0 { l } else if case let .statement(_, l) = $0 { l } else { 0 } } ?? 0,
-                          message: "missing \(terminators.sorted().joined(separator: " or "))")
+            throw .syntax(line: chunks.last?.line ?? 1, message: "missing \(terminators.sorted().joined(separator: " or "))")
         }
         return (nodes, nil)
     }
