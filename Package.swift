@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .target(name: "LMTensor"),
@@ -20,7 +21,10 @@ let package = Package(
         .target(name: "LMCPU", dependencies: ["LMTensor", "LMCPUKernels"]),
         .target(name: "LMModels", dependencies: ["LMTensor"]),
         .target(name: "LMTokenizers"),
-        .target(name: "LMEngine", dependencies: ["LMModels", "LMTokenizers", "LMTensor"]),
+        .target(name: "LMEngine", dependencies: [
+            "LMModels", "LMTokenizers", "LMTensor",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         .executableTarget(
             name: "peregrine",
             dependencies: [
@@ -32,6 +36,10 @@ let package = Package(
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"], exclude: ["Vectors"]),
         .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "LMTokenizersTests", dependencies: ["LMTokenizers", "LMEngine", "LMModels"], exclude: ["Vectors"]),
+        .testTarget(name: "LMEngineTests", dependencies: [
+            "LMEngine", "LMModels", "LMCPU", "LMTensor", "LMTokenizers",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]

@@ -105,7 +105,7 @@ struct GenerateCommand: ParsableCommand {
 struct GenerateOutput: Encodable {
     var promptTokens: Int
     var tokens: [Int32]
-    var finishReason: FinishReason
+    var finishReason: GenerationResult.Stop
     var prefillSeconds: Double
     var decodeSeconds: Double
     var text: String?

@@ -1,14 +1,14 @@
 import LMTensor
 
-/// Why generation stopped.
-public enum FinishReason: String, Sendable, Codable {
-    case stop    // an end-of-sequence token (included in the output)
-    case length  // max tokens reached
-}
-
 public struct GenerationResult: Sendable {
+    /// Why generation stopped.
+    public enum Stop: String, Sendable, Codable {
+        case stop    // an end-of-sequence token (included in the output)
+        case length  // max tokens reached
+    }
+
     public var tokens: [Int32]
-    public var finishReason: FinishReason
+    public var finishReason: Stop
     /// Seconds spent on the prompt (including the first token) and on the remaining tokens.
     public var prefillSeconds: Double
     public var decodeSeconds: Double
@@ -27,7 +27,7 @@ public struct GreedyGenerator {
         defer { session.reset() }
         let backend = session.model.backend
         var tokens: [Int32] = []
-        var finish = FinishReason.length
+        var finish = GenerationResult.Stop.length
         let start = monotonicSeconds()
         var prefillEnd = start
         var next = prompt

@@ -1,0 +1,13 @@
+/// How an engine is sized.
+public struct EngineConfig: Sendable {
+    public var scheduler = SchedulerConfig()
+    /// Tokens per KV block.
+    public var blockSize = 16
+    /// KV blocks; nil derives them from `kvCacheBytes`.
+    public var blockCount: Int?
+    /// Memory for the KV cache when `blockCount` is nil.
+    public var kvCacheBytes = 1 << 30
+    public var prefixCaching = true
+
+    public init() {}
+}

@@ -1,0 +1,57 @@
+import Foundation
+import LMCPU
+import LMEngine
+import LMModels
+import LMTensor
+
+/// Shared fixtures: the tiny models of ../shared/fixtures and a step-by-step driver of the
+/// scheduler and model runner (the engine core's logic without its threads), so tests can
+/// choose at which step each request arrives.
+enum EngineFixtures {
+    static let root: String = {
+        if let path = ProcessInfo.processInfo.environment["PEREGRINE_FIXTURES"] { return path }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }()
+
+    static let models = ["tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-mistral", "tiny-mixtral", "tiny-llama3-rope"]
+
+    static func load(_ name: String, backend: CPUBackend) throws -> LoadedModel {
+        try ModelLoader.load(path: root + "/models/" + name, backend: backend)
+    }
+}
+
+/// Drives a Scheduler and a ModelRunner synchronously.
+struct StepDriver {
+    var scheduler: Scheduler
+    let runner: ModelRunner
+    var states: [RequestID: SamplingState] = [:]
+    var outputs: [RequestID: [Int32]] = [:]
+    var finished: [RequestID: FinishReason] = [:]
+    var steps = 0
+
+    init(model: DecoderModel, blocks: Int, blockSize: Int, config: SchedulerConfig, prefixCaching: Bool = true) throws {
+        scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: prefixCaching))
+        runner = try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize)
+    }
+
+    mutating func add(_ id: RequestID, prompt: [Int32], parameters: SamplingParameters) throws {
+        try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: parameters.maxTokens, minTokens: parameters.minTokens,
+                                           stopTokenIDs: Set(parameters.stopTokenIDs)))
+        states[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: parameters.stopTokenIDs)
+        outputs[id] = []
+    }
+
+    /// One step; returns the plan it ran.
+    @discardableResult
+    mutating func step() throws -> SchedulerOutput {
+        let plan = scheduler.schedule()
+        let result = try runner.execute(plan, scheduler: scheduler, states: &states)
+        for event in scheduler.update(plan, sampled: result.tokens) {
+            outputs[event.id, default: []].append(event.token)
+            if let finish = event.finish { finished[event.id] = finish }
+        }
+        steps += 1
+        return plan
+    }
+}
