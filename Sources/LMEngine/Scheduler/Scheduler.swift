@@ -37,6 +37,11 @@ public struct Scheduler: Sendable {
         guard request.promptCount < config.maxModelLen, longest <= capacity else {
             throw .tooLong(tokens: request.promptCount + request.maxTokens, limit: capacity)
         }
+        // Without chunking a request (recomputed after preemption: prompt and output) must fit
+        // one step's budget, or it would block the queue forever.
+        guard config.chunkedPrefill || longest <= config.maxNumBatchedTokens else {
+            throw .tooLong(tokens: longest, limit: config.maxNumBatchedTokens)
+        }
         requests[request.id] = request
         let position = waiting.firstIndex { requests[$0]!.priority > request.priority } ?? waiting.endIndex
         waiting.insert(request.id, at: position)
