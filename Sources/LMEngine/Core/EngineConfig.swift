@@ -8,6 +8,8 @@ public struct EngineConfig: Sendable {
     /// Memory for the KV cache when `blockCount` is nil.
     public var kvCacheBytes = 1 << 30
     public var prefixCaching = true
+    /// The model's name in metrics (`model_name`) and, upstream, the API.
+    public var modelName = "default"
 
     public init() {}
 }

@@ -43,7 +43,7 @@ final class EngineCore: @unchecked Sendable {
     let tokenizer: Tokenizer?
     let config: EngineConfig
     let stopTokens: [Int32]
-    let metrics = EngineMetrics()
+    let metrics: EngineMetrics
     private let commands = MessageQueue<Command>()
     private let outputs = MessageQueue<OutputMessage>()
     private let stopping = Atomic<Bool>(false)
@@ -71,6 +71,7 @@ final class EngineCore: @unchecked Sendable {
                               kv: KVCacheManager(blockCount: blockCount, blockSize: config.blockSize, prefixCaching: config.prefixCaching))
         self.tokenizer = tokenizer
         self.config = config
+        metrics = EngineMetrics(modelName: config.modelName)
         stopTokens = model.spec.eosTokenIDs
         threads.append(startThread { [unowned self] in self.coreLoop() })
         threads.append(startThread { [unowned self] in self.outputLoop() })
@@ -188,8 +189,8 @@ final class EngineCore: @unchecked Sendable {
         }
         metrics.generationTokens.increment(by: events.count)
         metrics.computedTokens.increment(by: step.tokenCount)
+        updateStats()   // before the streams hear of it, so a finished caller sees current stats
         if !out.isEmpty { outputs.push(.step(out)) }
-        updateStats()
     }
 
     /// A request left the scheduler by itself (stop token, length).
@@ -208,8 +209,8 @@ final class EngineCore: @unchecked Sendable {
         promptLogprobs.removeValue(forKey: id)
         pending.subtract(1, ordering: .relaxed)
         if reason == .abort { metrics.aborted.increment() } else { metrics.finished(reason) }
-        outputs.push(.finished(id, reason))
         updateStats()
+        outputs.push(.finished(id, reason))
     }
 
     private func fail(_ id: RequestID, _ error: EngineError) {
