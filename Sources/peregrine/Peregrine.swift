@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Peregrine: ParsableCommand {
+struct Peregrine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peregrine",
         abstract: "Peregrine: an LLM inference and serving engine.",

@@ -128,6 +128,33 @@ import Testing
         _ = loaded
     }
 
+    /// Prompt logprobs: one entry per prompt token after the first, equal to a direct forward
+    /// pass over the whole prompt, and complete even when the prompt's blocks are cached.
+    @Test func promptLogprobsMatchAFullForwardPass() async throws {
+        let (engine, loaded) = try engine()
+        defer { engine.shutdown() }
+        let prompt: [Int32] = [0] + (1..<30).map { Int32(($0 * 29) % 500) }
+        let session = try SequenceSession(model: loaded.model, capacity: 64)
+        let logits = loaded.model.backend.download(try session.extend(prompt, logits: .all))
+        let vocab = loaded.model.spec.vocabSize
+        var p = Self.greedy(2)
+        p.promptLogprobs = 2
+        for round in 0..<2 {   // the second round finds the prompt in the prefix cache
+            let outputs = try await Self.collect(try engine.generate(GenerationRequest(prompt: prompt, parameters: p)))
+            let values = try #require(outputs[0]!.compactMap(\.promptLogprobs).first)
+            #expect(values.count == prompt.count - 1, "round \(round)")
+            #expect(outputs[0]!.compactMap(\.promptLogprobs).count == 1, "sent once")
+            for (i, entry) in values.enumerated() {
+                let row = Array(logits[(i * vocab)..<((i + 1) * vocab)])
+                let maximum = row.max()!
+                let logSum = log(row.reduce(0.0) { $0 + exp(Double($1 - maximum)) }) + Double(maximum)
+                #expect(entry.token == prompt[i + 1])
+                #expect(abs(Double(entry.logprob!) - (Double(row[Int(prompt[i + 1])]) - logSum)) < 1e-3, "round \(round) position \(i + 1)")
+                #expect(entry.topLogprobs.count == 2 && entry.topLogprobs[0].logprob >= entry.logprob!)
+            }
+        }
+    }
+
     @Test func cancellingAStreamFreesItsBlocks() async throws {
         let (engine, _) = try engine()
         defer { engine.shutdown() }

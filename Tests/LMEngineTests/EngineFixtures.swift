@@ -21,37 +21,57 @@ enum EngineFixtures {
     }
 }
 
-/// Drives a Scheduler and a ModelRunner synchronously.
+/// Drives a Scheduler and a ModelRunner step by step, as the engine core does but without its
+/// threads. With `asynchronous`, each step is planned before the previous one's results are
+/// applied (the engine's pipeline); the runner still executes steps in planning order.
 struct StepDriver {
     var scheduler: Scheduler
     let runner: ModelRunner
-    var states: [RequestID: SamplingState] = [:]
+    let asynchronous: Bool
+    var newStates: [RequestID: SamplingState] = [:]
     var outputs: [RequestID: [Int32]] = [:]
     var finished: [RequestID: FinishReason] = [:]
     var steps = 0
+    private var inFlight: (plan: SchedulerOutput, result: ModelRunner.Output)?
 
-    init(model: DecoderModel, blocks: Int, blockSize: Int, config: SchedulerConfig, prefixCaching: Bool = true) throws {
+    init(model: DecoderModel, blocks: Int, blockSize: Int, config: SchedulerConfig, prefixCaching: Bool = true,
+         asynchronous: Bool = false) throws {
         scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: prefixCaching))
         runner = try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize)
+        self.asynchronous = asynchronous
     }
 
     mutating func add(_ id: RequestID, prompt: [Int32], parameters: SamplingParameters) throws {
         try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: parameters.maxTokens, minTokens: parameters.minTokens,
                                            stopTokenIDs: Set(parameters.stopTokenIDs)))
-        states[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: parameters.stopTokenIDs)
+        newStates[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: parameters.stopTokenIDs)
         outputs[id] = []
     }
+
+    var hasWork: Bool { scheduler.hasWork || inFlight != nil }
 
     /// One step; returns the plan it ran.
     @discardableResult
     mutating func step() throws -> SchedulerOutput {
         let plan = scheduler.schedule()
-        let result = try runner.execute(plan, scheduler: scheduler, states: &states)
+        var prepared = PreparedStep(plan, scheduler: scheduler)
+        prepared.newStates = newStates
+        newStates = [:]
+        let result = try runner.execute(prepared)
+        if asynchronous {
+            if let previous = inFlight { apply(previous.plan, previous.result) }
+            inFlight = plan.isEmpty ? nil : (plan, result)
+        } else {
+            apply(plan, result)
+        }
+        steps += 1
+        return plan
+    }
+
+    private mutating func apply(_ plan: SchedulerOutput, _ result: ModelRunner.Output) {
         for event in scheduler.update(plan, sampled: result.tokens) {
             outputs[event.id, default: []].append(event.token)
             if let finish = event.finish { finished[event.id] = finish }
         }
-        steps += 1
-        return plan
     }
 }

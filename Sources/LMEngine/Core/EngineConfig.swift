@@ -8,6 +8,9 @@ public struct EngineConfig: Sendable {
     /// Memory for the KV cache when `blockCount` is nil.
     public var kvCacheBytes = 1 << 30
     public var prefixCaching = true
+    /// Plan step N+1 while the device runs step N (its inputs include step N's samples, filled
+    /// in on the device). Off: plan, run and apply each step in turn.
+    public var asyncScheduling = true
     /// The model's name in metrics (`model_name`) and, upstream, the API.
     public var modelName = "default"
 

@@ -8,8 +8,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The engine's two threads and their messages. The core thread owns the scheduler, the model
-/// runner and the sampling states; the output thread owns the detokenizers and the streams.
+/// The engine's threads and their messages. The core thread owns the scheduler: it plans step
+/// N+1 and gathers its inputs while the device worker runs step N, then applies step N's
+/// results. The device worker owns the model runner, the KV cache and the sampling states; the
+/// output thread owns the detokenizers and the streams.
 final class EngineCore: @unchecked Sendable {
     struct Submission {
         let id: RequestID
@@ -39,7 +41,7 @@ final class EngineCore: @unchecked Sendable {
         case fail(RequestID, EngineError)
     }
 
-    let runner: ModelRunner
+    private let worker: DeviceWorker
     let tokenizer: Tokenizer?
     let config: EngineConfig
     let stopTokens: [Int32]
@@ -54,10 +56,14 @@ final class EngineCore: @unchecked Sendable {
 
     // Core thread only.
     private var scheduler: Scheduler
-    private var states: [RequestID: SamplingState] = [:]
     private var arrivals: [RequestID: Double] = [:]
     private var held: [RequestID: [Submission]] = [:]
-    private var promptLogprobs: [RequestID: [SampledToken]] = [:]
+    /// Sampling states the device has not received yet, and requests it may forget.
+    private var newStates: [RequestID: SamplingState] = [:]
+    private var released: [RequestID] = []
+    /// Top alternatives wanted by requests asking for prompt logprobs, and those gathered so far by position.
+    private var promptLogprobsWanted: [RequestID: Int] = [:]
+    private var promptLogprobs: [RequestID: [Int: SampledToken]] = [:]
     private var steps = 0
 
     init(model: DecoderModel, tokenizer: Tokenizer?, config: EngineConfig) throws {
@@ -66,7 +72,7 @@ final class EngineCore: @unchecked Sendable {
                                           dtype: model.backend.activationDType).byteCount
         let blocksForOneRequest = (config.scheduler.maxModelLen + config.blockSize - 1) / config.blockSize
         let blockCount = config.blockCount ?? max(blocksForOneRequest, config.kvCacheBytes / bytesPerBlock)
-        runner = try ModelRunner(model: model, blockCount: blockCount, blockSize: config.blockSize)
+        worker = DeviceWorker(runner: try ModelRunner(model: model, blockCount: blockCount, blockSize: config.blockSize))
         scheduler = Scheduler(config: config.scheduler,
                               kv: KVCacheManager(blockCount: blockCount, blockSize: config.blockSize, prefixCaching: config.prefixCaching))
         self.tokenizer = tokenizer
@@ -113,30 +119,61 @@ final class EngineCore: @unchecked Sendable {
         commands.close()
         for thread in threads { pthread_join(thread, nil) }
         threads = []
+        worker.shutdown()
     }
 
     // MARK: Core thread
 
     private func coreLoop() {
+        var inFlight: (plan: SchedulerOutput, pending: DeviceWorker.Pending)?
         while true {
-            guard let batch = commands.popAll(wait: !scheduler.hasWork) else { break }
+            guard let batch = commands.popAll(wait: !scheduler.hasWork && inFlight == nil) else { break }
             for command in batch { apply(command) }
             if stopping.load(ordering: .acquiring) { break }
-            let step = scheduler.schedule()
-            if step.isEmpty { continue }
-            for chunk in step.chunks {
-                if let arrival = arrivals.removeValue(forKey: chunk.id) { metrics.queueTime.recordSeconds(monotonicSeconds() - arrival) }
+            // Plan and launch step N+1 (its pending inputs are step N's samples) before waiting for step N.
+            let plan = scheduler.schedule()
+            var launched: (plan: SchedulerOutput, pending: DeviceWorker.Pending)?
+            if !plan.isEmpty {
+                let now = monotonicSeconds()
+                for chunk in plan.chunks {
+                    if let arrival = arrivals.removeValue(forKey: chunk.id) { metrics.queueTime.recordSeconds(now - arrival) }
+                }
+                launched = (plan, worker.launch(prepare(plan)))
             }
-            do {
-                let result = try runner.execute(step, scheduler: scheduler, states: &states)
-                publish(step, result)
-            } catch {
-                for chunk in step.chunks { fail(chunk.id, .failed("\(error)")) }
+            if let previous = inFlight { complete(previous.plan, previous.pending.wait()) }
+            inFlight = launched
+            if !config.asyncScheduling, let current = inFlight {
+                complete(current.plan, current.pending.wait())
+                inFlight = nil
             }
         }
+        if let previous = inFlight { _ = previous.pending.wait() }
         // Shutting down: every request still here ends with an error.
         for id in Array(scheduler.requests.keys) + held.values.flatMap({ $0.map(\.id) }) { fail(id, .shuttingDown) }
         outputs.close()
+    }
+
+    private func prepare(_ plan: SchedulerOutput) -> PreparedStep {
+        var step = PreparedStep(plan, scheduler: scheduler, promptLogprobs: promptLogprobsWanted)
+        step.newStates = newStates
+        step.released = released
+        newStates = [:]
+        released = []
+        return step
+    }
+
+    private func complete(_ plan: SchedulerOutput, _ result: DeviceWorker.StepResult) {
+        switch result {
+        case let .success(output): publish(plan, output)
+        case let .failure(error): for chunk in plan.chunks { fail(chunk.id, .failed("\(error)")) }
+        }
+    }
+
+    /// The request left the core: the device may drop its sampling state.
+    private func release(_ id: RequestID) {
+        if newStates.removeValue(forKey: id) == nil { released.append(id) }
+        promptLogprobsWanted.removeValue(forKey: id)
+        promptLogprobs.removeValue(forKey: id)
     }
 
     private func apply(_ command: Command) {
@@ -159,9 +196,12 @@ final class EngineCore: @unchecked Sendable {
         let p = submission.parameters
         let stops = (p.ignoreEOS ? [] : stopTokens) + p.stopTokenIDs
         do {
+            // Prompt logprobs need every prompt position computed, so such requests skip prefix-cache lookups.
             try scheduler.add(SchedulerRequest(id: submission.id, prompt: submission.prompt, maxTokens: p.maxTokens,
-                                               minTokens: p.minTokens, stopTokenIDs: Set(stops), priority: submission.priority))
-            states[submission.id] = SamplingState(parameters: p, prompt: submission.prompt, stopTokens: stops)
+                                               minTokens: p.minTokens, stopTokenIDs: Set(stops), priority: submission.priority,
+                                               readsPrefixCache: p.promptLogprobs == nil))
+            newStates[submission.id] = SamplingState(parameters: p, prompt: submission.prompt, stopTokens: stops)
+            if let wanted = p.promptLogprobs { promptLogprobsWanted[submission.id] = wanted }
             arrivals[submission.id] = submission.arrival
             metrics.promptTokens.increment(by: submission.prompt.count)
         } catch let .queueFull(limit) {
@@ -174,7 +214,9 @@ final class EngineCore: @unchecked Sendable {
     }
 
     private func publish(_ step: SchedulerOutput, _ result: ModelRunner.Output) {
-        for (id, values) in result.promptLogprobs { promptLogprobs[id, default: []] += values.map(\.value) }
+        for (id, values) in result.promptLogprobs where promptLogprobsWanted[id] != nil {
+            for (position, value) in values { promptLogprobs[id, default: [:]][position] = value }
+        }
         let cached = Dictionary(uniqueKeysWithValues: step.chunks.compactMap { chunk in
             scheduler.requests[chunk.id].map { (chunk.id, $0.cachedPromptTokens) }
         })
@@ -183,7 +225,7 @@ final class EngineCore: @unchecked Sendable {
         var out: [Event] = []
         for event in events {
             out.append(Event(id: event.id, sampled: result.sampled[event.id]!, finish: event.finish,
-                             cachedPromptTokens: cached[event.id] ?? 0, promptLogprobs: promptLogprobs.removeValue(forKey: event.id)))
+                             cachedPromptTokens: cached[event.id] ?? 0, promptLogprobs: takePromptLogprobs(event.id)))
             if let siblings = held.removeValue(forKey: event.id) { siblings.forEach(admit) }
             if let finish = event.finish { finished(event.id, finish) }
         }
@@ -193,9 +235,16 @@ final class EngineCore: @unchecked Sendable {
         if !out.isEmpty { outputs.push(.step(out)) }
     }
 
+    /// The prompt logprobs, in prompt order, once the first token is out (every prompt position
+    /// was computed by then); later recomputations after a preemption gather none again.
+    private func takePromptLogprobs(_ id: RequestID) -> [SampledToken]? {
+        guard promptLogprobsWanted.removeValue(forKey: id) != nil else { return nil }
+        return (promptLogprobs.removeValue(forKey: id) ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+    }
+
     /// A request left the scheduler by itself (stop token, length).
     private func finished(_ id: RequestID, _ reason: FinishReason) {
-        states.removeValue(forKey: id)
+        release(id)
         arrivals.removeValue(forKey: id)
         pending.subtract(1, ordering: .relaxed)
         metrics.finished(reason)
@@ -204,9 +253,8 @@ final class EngineCore: @unchecked Sendable {
     /// Ends a request from outside (abort, stop string).
     private func end(_ id: RequestID, _ reason: FinishReason) {
         scheduler.finish(id)
-        states.removeValue(forKey: id)
+        release(id)
         arrivals.removeValue(forKey: id)
-        promptLogprobs.removeValue(forKey: id)
         pending.subtract(1, ordering: .relaxed)
         if reason == .abort { metrics.aborted.increment() } else { metrics.finished(reason) }
         updateStats()
@@ -215,7 +263,7 @@ final class EngineCore: @unchecked Sendable {
 
     private func fail(_ id: RequestID, _ error: EngineError) {
         scheduler.finish(id)
-        states.removeValue(forKey: id)
+        release(id)
         arrivals.removeValue(forKey: id)
         pending.subtract(1, ordering: .relaxed)
         outputs.push(.fail(id, error))
@@ -270,9 +318,8 @@ final class EngineCore: @unchecked Sendable {
                 case let .step(events):
                     for event in events {
                         guard var state = states[event.id] else { continue }   // ended by a stop string already
-                        if let outcome = deliver(event, &state) {
+                        if deliver(event, &state) {
                             states.removeValue(forKey: event.id)
-                            record(state, finishedAt: outcome)
                         } else {
                             states[event.id] = state
                         }
@@ -283,8 +330,8 @@ final class EngineCore: @unchecked Sendable {
         for state in states.values { state.group.fail(EngineError.shuttingDown) }
     }
 
-    /// Detokenizes one event into an output; returns the finish time when the completion ended.
-    private func deliver(_ event: Event, _ state: inout OutputState) -> Double? {
+    /// Detokenizes one event into an output; true when the completion ended.
+    private func deliver(_ event: Event, _ state: inout OutputState) -> Bool {
         let now = monotonicSeconds()
         if state.firstToken == nil {
             state.firstToken = now
@@ -308,8 +355,11 @@ final class EngineCore: @unchecked Sendable {
             output.promptLogprobs = values
             state.sentPromptLogprobs = true
         }
+        // Latencies are recorded before the last output goes out, so a caller that saw its
+        // stream end also sees them.
+        if finish != nil { record(state, finishedAt: now) }
         state.group.yield(output)
-        return finish == nil ? nil : now
+        return finish != nil
     }
 
     private func record(_ state: OutputState, finishedAt end: Double) {

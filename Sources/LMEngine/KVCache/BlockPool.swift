@@ -106,19 +106,25 @@ public struct BlockKey: Hashable, Sendable {
     public let parent: UInt64
     public let tokens: [Int32]
     public let extra: UInt64
+    /// The chain hash children of this block use as their parent (keyed SipHash via Hasher:
+    /// unpredictable to clients, so prompts cannot be crafted to collide). Computed once, over
+    /// the token bytes in one go; lookups still compare the whole key, tokens included.
+    public let chainHash: UInt64
 
     public init(parent: UInt64, tokens: [Int32], extra: UInt64 = 0) {
         self.parent = parent
         self.tokens = tokens
         self.extra = extra
+        var hasher = Hasher()
+        hasher.combine(parent)
+        hasher.combine(extra)
+        tokens.withUnsafeBytes { hasher.combine(bytes: $0) }
+        chainHash = UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
-    /// The chain hash children of this block use as their parent (keyed SipHash via Hasher:
-    /// unpredictable to clients, so prompts cannot be crafted to collide). Lookups compare the
-    /// whole key, tokens included.
-    public var chainHash: UInt64 {
-        var hasher = Hasher()
-        hasher.combine(self)
-        return UInt64(bitPattern: Int64(hasher.finalize()))
+    public static func == (a: BlockKey, b: BlockKey) -> Bool {
+        a.chainHash == b.chainHash && a.parent == b.parent && a.extra == b.extra && a.tokens == b.tokens
     }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(chainHash) }
 }

@@ -29,9 +29,10 @@ public struct KVCacheManager: Sendable {
     /// full blocks and returns how many tokens they hold. At least one token is always left to
     /// compute (the last prompt token's logits are needed), so a fully cached prompt still runs
     /// its last block's final token in a block of its own.
-    public mutating func admit(_ id: RequestID, tokens: [Int32], extra: UInt64 = 0) -> Int {
+    /// With `lookup` off (the request needs every position computed) nothing is reused.
+    public mutating func admit(_ id: RequestID, tokens: [Int32], extra: UInt64 = 0, lookup: Bool = true) -> Int {
         var table = Table()
-        if prefixCaching {
+        if prefixCaching && lookup {
             let usable = max(0, (tokens.count - 1) / pool.blockSize)
             var parent: UInt64 = 0
             for b in 0..<usable {
@@ -46,21 +47,31 @@ public struct KVCacheManager: Sendable {
         return table.blocks.count * pool.blockSize
     }
 
-    /// Ensures the request has blocks for `totalTokens` tokens; false (and nothing changed)
+    /// Ensures the request has blocks for `totalTokens` tokens; false (and no block taken)
     /// when the pool cannot provide them.
     public mutating func allocate(_ id: RequestID, totalTokens: Int) -> Bool {
-        var table = tables[id] ?? Table()
-        let needed = blocksFor(totalTokens) - table.blocks.count
+        if tables[id] == nil { tables[id] = Table() }
+        let index = tables.index(forKey: id)!
+        // In place: reading the table out would retain its arrays, appending would copy them.
+        return Self.grow(&tables.values[index], to: blocksFor(totalTokens), from: &pool)
+    }
+
+    private static func grow(_ table: inout Table, to blocks: Int, from pool: inout BlockPool) -> Bool {
+        let needed = blocks - table.blocks.count
         guard needed <= pool.freeCount else { return false }
         for _ in 0..<max(0, needed) { table.blocks.append(pool.allocate()!) }
-        tables[id] = table
         return true
     }
 
     /// Registers the request's blocks that became full of computed tokens, so later requests
     /// with the same prefix can share them.
     public mutating func commit(_ id: RequestID, tokens: [Int32], computed: Int, extra: UInt64 = 0) {
-        guard prefixCaching, var table = tables[id] else { return }
+        guard prefixCaching, let index = tables.index(forKey: id) else { return }
+        // The table is passed in place: reading it out would retain its arrays every step.
+        Self.register(&tables.values[index], in: &pool, tokens: tokens, computed: computed, extra: extra)
+    }
+
+    private static func register(_ table: inout Table, in pool: inout BlockPool, tokens: [Int32], computed: Int, extra: UInt64) {
         let full = min(computed / pool.blockSize, table.blocks.count)
         while table.hashes.count < full {
             let b = table.hashes.count
@@ -68,7 +79,6 @@ public struct KVCacheManager: Sendable {
             pool.register(table.blocks[b], as: key)
             table.hashes.append(key.chainHash)
         }
-        tables[id] = table
     }
 
     /// Releases all the request's blocks (they stay cached until reused).

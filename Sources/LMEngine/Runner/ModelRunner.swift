@@ -1,12 +1,16 @@
 import LMModels
 import LMTensor
 
-/// Runs a scheduled step on the model: gathers each chunk's tokens, positions and KV slots
-/// into one ragged batch, runs the forward pass, and samples the requests that need a token.
+/// The device side of a step: runs a prepared ragged batch through the model and samples the
+/// requests that need a token. Owns the KV cache and the requests' sampling states; steps must
+/// run in the order they were planned (a pending input token is the previous step's sample).
 public final class ModelRunner {
     public let model: DecoderModel
     let cache: KVCache
     let sampler = Sampler()
+    private var states: [RequestID: SamplingState] = [:]
+    /// Each request's latest sample: the input of its next chunk while still pending upstream.
+    private var lastSampled: [RequestID: Int32] = [:]
 
     /// What a step produced.
     public struct Output: Sendable {
@@ -22,78 +26,52 @@ public final class ModelRunner {
         cache = try model.makeKVCache(blockCount: blockCount, blockSize: blockSize)
     }
 
-    /// - Parameters:
-    ///   - states: sampling state per request (advanced for the requests sampled).
-    public func execute(_ step: SchedulerOutput, scheduler: Scheduler, states: inout [RequestID: SamplingState]) throws -> Output {
+    public func execute(_ step: PreparedStep) throws -> Output {
+        for id in step.released {
+            states.removeValue(forKey: id)
+            lastSampled.removeValue(forKey: id)
+        }
+        states.merge(step.newStates) { _, new in new }
         var output = Output()
         guard !step.isEmpty else { return output }
-        var tokens: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
-        var spans: [SequenceSpan] = [], rows: [Int32] = []
-        var sampleRows: [(id: RequestID, row: Int)] = []
-        var promptRows: [(id: RequestID, row: Int, position: Int)] = []
-        let blockSize = cache.layout.blockSize
-        for chunk in step.chunks {
-            guard let request = scheduler.requests[chunk.id] else { continue }
-            let table = scheduler.kv.blockTable(chunk.id)
-            let first = tokens.count
-            for position in chunk.start..<(chunk.start + chunk.count) {
-                tokens.append(request.tokens[position])
-                positions.append(Int32(position))
-                slots.append(table[position / blockSize] * Int32(blockSize) + Int32(position % blockSize))
-            }
-            spans.append(SequenceSpan(queryStart: first, queryCount: chunk.count, contextLength: chunk.start + chunk.count, blockTable: table))
-            if let wanted = states[chunk.id]?.parameters.promptLogprobs, wanted >= 0 {
-                // Logits at position p predict the prompt token at p + 1.
-                for position in chunk.start..<(chunk.start + chunk.count) where position + 1 < request.promptCount {
-                    promptRows.append((chunk.id, rows.count, position + 1))
-                    rows.append(Int32(first + position - chunk.start))
-                }
-            }
-            if chunk.samples {
-                sampleRows.append((chunk.id, rows.count))
-                rows.append(Int32(tokens.count - 1))
-            }
-        }
-        guard !rows.isEmpty else {
-            // Only prompt chunks that sample nothing: still run them to fill the cache.
-            _ = try model.forward(ForwardBatch(tokens: tokens, positions: positions,
-                                               attention: AttentionBatch(sequences: spans, slotMapping: slots, blockSize: blockSize),
-                                               logitRows: [0]), cache: cache)
-            return output
-        }
-        let logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions,
-                                                    attention: AttentionBatch(sequences: spans, slotMapping: slots, blockSize: blockSize),
-                                                    logitRows: rows), cache: cache)
+        var tokens = step.tokens
+        // A request failed upstream may have no sample; its row computes garbage nobody reads.
+        for input in step.pendingInputs { tokens[input.row] = lastSampled[input.id] ?? 0 }
+        let batch = ForwardBatch(tokens: tokens, positions: step.positions,
+                                 attention: AttentionBatch(sequences: step.spans, slotMapping: step.slots, blockSize: cache.layout.blockSize),
+                                 logitRows: step.logitRows.isEmpty ? [0] : step.logitRows)
+        let logits = try model.forward(batch, cache: cache)
+        guard !step.logitRows.isEmpty else { return output }   // prompt chunks only: the cache is filled
         let vocab = model.spec.vocabSize
         // Greedy requests without logprobs or logit changes only need the argmax.
-        let plain = promptRows.isEmpty && sampleRows.allSatisfy { entry in
+        let plain = step.promptRows.isEmpty && step.sampleRows.allSatisfy { entry in
             guard let p = states[entry.id]?.parameters else { return true }
             return p.isGreedy && p.logprobs == nil && p.logitBias.isEmpty && p.minTokens == 0 && p.repetitionPenalty == 1
                 && p.presencePenalty == 0 && p.frequencyPenalty == 0
         }
         if plain {
             let best = model.backend.argmax(logits)
-            for entry in sampleRows {
+            for entry in step.sampleRows {
                 states[entry.id]?.record(best[entry.row])
                 output.sampled[entry.id] = SampledToken(token: best[entry.row], logprob: nil, topLogprobs: [])
             }
-            return output
-        }
-        var values = model.backend.download(logits)
-        values.withUnsafeMutableBufferPointer { all in
-            for entry in promptRows {
-                let row = Array(all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
-                let request = scheduler.requests[entry.id]!
-                let value = Sampler.logprobs(row, token: request.tokens[entry.position], top: states[entry.id]?.parameters.promptLogprobs ?? 0)
-                output.promptLogprobs[entry.id, default: []].append((entry.position, value))
+        } else {
+            var values = model.backend.download(logits)
+            values.withUnsafeMutableBufferPointer { all in
+                for entry in step.promptRows {
+                    let row = Array(all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
+                    let value = Sampler.logprobs(row, token: entry.token, top: states[entry.id]?.parameters.promptLogprobs ?? 0)
+                    output.promptLogprobs[entry.id, default: []].append((entry.position, value))
+                }
+                for entry in step.sampleRows {
+                    guard var state = states[entry.id] else { continue }
+                    let row = UnsafeMutableBufferPointer(rebasing: all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
+                    output.sampled[entry.id] = sampler.sample(row, &state)
+                    states[entry.id] = state
+                }
             }
-            for entry in sampleRows {
-                guard var state = states[entry.id] else { continue }
-                let row = UnsafeMutableBufferPointer(rebasing: all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
-                output.sampled[entry.id] = sampler.sample(row, &state)
-                states[entry.id] = state
-            }
         }
+        for (id, sample) in output.sampled { lastSampled[id] = sample.token }
         return output
     }
 }

@@ -51,33 +51,40 @@ public struct Scheduler: Sendable {
 
     // MARK: Planning a step
 
+    /// Plans the next step and books it at once: the chunks' tokens count as computed and each
+    /// sampling chunk leaves a token pending, so the next step can be planned before this one's
+    /// results are in (asynchronous scheduling, as vLLM's). A pending token is the input of the
+    /// request's next chunk; the model runner fills it in from the previous step's sample.
+    /// Steps must therefore execute in the order they were planned.
     public mutating func schedule() -> SchedulerOutput {
         var output = SchedulerOutput()
         var budget = config.maxNumBatchedTokens
         var index = 0
         while index < running.count && budget > 0 {
             let id = running[index]
-            let request = requests[id]!
-            let count = chunkSize(wanted: request.tokens.count - request.computed, budget: budget)
+            let (computed, known, exhausted) = Self.progress(&requests[id]!, maxModelLen: config.maxModelLen)
+            if exhausted { index += 1; continue }   // its pending token is its last: nothing more to run
+            let count = chunkSize(wanted: known - computed, budget: budget)
             if count == 0 { break }
             var preemptedSelf = false
-            while !kv.allocate(id, totalTokens: request.computed + count) {
+            while !kv.allocate(id, totalTokens: computed + count) {
                 let victim = running.removeLast()
                 preempt(victim)
                 output.preempted.append(victim)
                 if victim == id { preemptedSelf = true; break }
             }
             if preemptedSelf { break }
-            output.chunks.append(ScheduledChunk(id: id, start: request.computed, count: count,
-                                                samples: request.computed + count == request.tokens.count))
+            output.chunks.append(Self.book(&requests[id]!, count: count))
             budget -= count
             index += 1
         }
         // Admit waiting requests, unless this step had to preempt (blocks are short).
         while output.preempted.isEmpty, budget > 0, running.count < config.maxNumSeqs, let id = waiting.first {
             var request = requests[id]!
+            // A request preempted with a token still pending waits for it: its prompt must be known.
+            guard request.pendingSamples == 0 else { break }
             if request.computed == 0 {
-                request.computed = kv.admit(id, tokens: request.tokens, extra: request.extraKey)
+                request.computed = kv.admit(id, tokens: request.tokens, extra: request.extraKey, lookup: request.readsPrefixCache)
                 request.cachedPromptTokens = min(request.computed, request.promptCount)
                 cachedTokens += request.computed
             }
@@ -89,14 +96,32 @@ public struct Scheduler: Sendable {
                 requests[id] = request
                 break
             }
-            requests[id] = request
             waiting.removeFirst()
             running.append(id)
-            output.chunks.append(ScheduledChunk(id: id, start: request.computed, count: count,
-                                                samples: request.computed + count == request.tokens.count))
+            output.chunks.append(Self.book(&request, count: count))
+            requests[id] = request
             budget -= count
         }
         return output
+    }
+
+    /// Computed and known (including pending) tokens of a request, and whether its pending tokens
+    /// already reach `max_tokens` or the context; read in place (a copy would retain its arrays).
+    private static func progress(_ request: inout SchedulerRequest, maxModelLen: Int) -> (computed: Int, known: Int, exhausted: Bool) {
+        let known = request.tokens.count + request.pendingSamples
+        let exhausted = request.pendingSamples > 0
+            && (request.outputCount + request.pendingSamples >= request.maxTokens || known >= maxModelLen)
+        return (request.computed, known, exhausted)
+    }
+
+    /// Books `count` more tokens of the request as computed by the step being planned.
+    private static func book(_ request: inout SchedulerRequest, count: Int) -> ScheduledChunk {
+        let known = request.tokens.count + request.pendingSamples
+        let chunk = ScheduledChunk(id: request.id, start: request.computed, count: count,
+                                   samples: request.computed + count == known, admission: request.preemptions)
+        request.computed += count
+        if chunk.samples { request.pendingSamples += 1 }
+        return chunk
     }
 
     private func chunkSize(wanted: Int, budget: Int) -> Int {
@@ -114,32 +139,51 @@ public struct Scheduler: Sendable {
 
     // MARK: Applying a step's results
 
-    /// Advances the scheduled requests by their chunks, appends the sampled tokens, and ends the
-    /// requests that hit a stop token, `max_tokens` or the context length.
+    /// Applies a step's results, in the order the steps were planned: registers the blocks the
+    /// step filled with the prefix cache, appends the sampled tokens, and ends the requests that
+    /// hit a stop token, `max_tokens` or the context length.
     public mutating func update(_ output: SchedulerOutput, sampled: [RequestID: Int32]) -> [TokenEvent] {
         var events: [TokenEvent] = []
         for chunk in output.chunks {
-            guard var request = requests[chunk.id], request.computed == chunk.start else { continue }   // aborted or preempted since
-            request.computed += chunk.count
+            guard let index = requests.index(forKey: chunk.id) else { continue }   // ended since
             computedTokens += chunk.count
-            kv.commit(chunk.id, tokens: request.tokens, computed: request.computed, extra: request.extraKey)
-            guard chunk.samples, let token = sampled[chunk.id] else {
-                requests[chunk.id] = request
-                continue
-            }
-            request.tokens.append(token)
-            requests[chunk.id] = request
-            // Stop tokens count once min_tokens were produced before them (the sampler also masks them until then).
-            var finish: FinishReason?
-            if request.outputCount > request.minTokens && request.stopTokenIDs.contains(token) {
-                finish = .stop
-            } else if request.outputCount >= request.maxTokens || request.tokens.count >= config.maxModelLen {
-                finish = .length
-            }
-            events.append(TokenEvent(id: chunk.id, token: token, finish: finish))
-            if finish != nil { remove(chunk.id) }
+            // In place: copying a request out would retain (and on append, copy) its token
+            // array, which at hundreds of running requests dominates the step.
+            guard let event = Self.apply(chunk, to: &requests.values[index], sampled: sampled[chunk.id],
+                                         kv: &kv, maxModelLen: config.maxModelLen) else { continue }
+            events.append(event)
+            if event.finish != nil { remove(chunk.id) }
         }
         return events
+    }
+
+    /// Applies one chunk's result to its request; the token event, if it sampled.
+    private static func apply(_ chunk: ScheduledChunk, to request: inout SchedulerRequest, sampled: Int32?,
+                              kv: inout KVCacheManager, maxModelLen: Int) -> TokenEvent? {
+        // Preempted since it was planned: its blocks are gone, but a token it sampled is still
+        // right (the step ran before any later step could reuse them).
+        let current = chunk.admission == request.preemptions
+        var event: TokenEvent?
+        if chunk.samples {
+            request.pendingSamples -= 1
+            if let token = sampled {
+                request.tokens.append(token)
+                // Stop tokens count once min_tokens were produced before them (the sampler also masks them until then).
+                var finish: FinishReason?
+                if request.outputCount > request.minTokens && request.stopTokenIDs.contains(token) {
+                    finish = .stop
+                } else if request.outputCount >= request.maxTokens || request.tokens.count >= maxModelLen {
+                    finish = .length
+                }
+                event = TokenEvent(id: chunk.id, token: token, finish: finish)
+            }
+        }
+        if current {
+            // Blocks full of tokens this step (and those before it) computed join the prefix cache.
+            kv.commit(chunk.id, tokens: request.tokens, computed: min(chunk.start + chunk.count, request.tokens.count),
+                      extra: request.extraKey)
+        }
+        return event
     }
 
     /// Ends a request now (a stop string matched, or the client went away).

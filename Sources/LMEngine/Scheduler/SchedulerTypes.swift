@@ -19,8 +19,11 @@ public struct SchedulerRequest: Sendable {
     public let id: RequestID
     public internal(set) var tokens: [Int32]
     public let promptCount: Int
-    /// Leading tokens whose keys and values are in the cache.
+    /// Leading tokens whose keys and values are in the cache, or will be once the steps
+    /// planned so far have run.
     public internal(set) var computed = 0
+    /// Tokens sampled by planned steps whose results are not applied yet.
+    public internal(set) var pendingSamples = 0
     public let maxTokens: Int
     public let minTokens: Int
     /// Tokens that end the request (EOS unless ignored, plus `stop_token_ids`).
@@ -29,12 +32,14 @@ public struct SchedulerRequest: Sendable {
     public let priority: Int
     /// Prefix-cache key extension (adapters, images).
     public let extraKey: UInt64
+    /// Whether admission may reuse cached blocks (requests wanting prompt logprobs compute every position).
+    public let readsPrefixCache: Bool
     public internal(set) var preemptions = 0
     /// Prompt tokens found in the prefix cache when the request was (last) admitted.
     public internal(set) var cachedPromptTokens = 0
 
     public init(id: RequestID, prompt: [Int32], maxTokens: Int, minTokens: Int = 0, stopTokenIDs: Set<Int32> = [],
-                priority: Int = 0, extraKey: UInt64 = 0) {
+                priority: Int = 0, extraKey: UInt64 = 0, readsPrefixCache: Bool = true) {
         self.id = id
         tokens = prompt
         promptCount = prompt.count
@@ -43,6 +48,7 @@ public struct SchedulerRequest: Sendable {
         self.stopTokenIDs = stopTokenIDs
         self.priority = priority
         self.extraKey = extraKey
+        self.readsPrefixCache = readsPrefixCache
     }
 
     public var outputCount: Int { tokens.count - promptCount }
@@ -51,11 +57,14 @@ public struct SchedulerRequest: Sendable {
 
 /// One request's share of a step: tokens `start ..< start + count` run through the model;
 /// `samples` when the chunk reaches the request's last known token, so a new token is drawn.
+/// The last token may still be pending (sampled by the step before, not yet applied).
 public struct ScheduledChunk: Sendable, Equatable {
     public let id: RequestID
     public let start: Int
     public let count: Int
     public let samples: Bool
+    /// The request's preemption count when planned: a chunk of an earlier admission is stale.
+    public let admission: Int
 }
 
 /// A step's plan.

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The thread that runs prepared steps on the device, one after another in launch order, while
+/// the core thread plans and prepares the next step and applies the previous one's results.
+final class DeviceWorker: @unchecked Sendable {
+    typealias StepResult = Result<ModelRunner.Output, Error>
+
+    /// A launched step; `wait` blocks until the device finished it.
+    struct Pending: Sendable {
+        fileprivate let result = MessageQueue<StepResult>()
+        func wait() -> StepResult { result.popAll(wait: true)!.first! }
+    }
+
+    private let runner: ModelRunner
+    private let jobs = MessageQueue<(PreparedStep, Pending)>()
+    private var thread: pthread_t?
+
+    init(runner: ModelRunner) {
+        self.runner = runner
+        thread = startThread { [unowned self] in self.loop() }
+    }
+
+    func launch(_ step: PreparedStep) -> Pending {
+        let pending = Pending()
+        jobs.push((step, pending))
+        return pending
+    }
+
+    /// Finishes the launched steps, then stops the thread.
+    func shutdown() {
+        jobs.close()
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    private func loop() {
+        while let batch = jobs.popAll(wait: true) {
+            for (step, pending) in batch {
+                pending.result.push(Result { try runner.execute(step) })
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import LMCPU
+import LMEngine
+import LMModels
+import LMTensor
+
+struct BenchSchedulerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Scheduler and KV bookkeeping cost per step with many running requests (no model).")
+
+    @Option(help: "Running requests.")
+    var requests: Int = 256
+
+    @Option(help: "Steps to time.")
+    var steps: Int = 2000
+
+    func run() throws {
+        var config = SchedulerConfig()
+        config.maxNumSeqs = requests
+        config.maxNumBatchedTokens = 8192
+        config.maxModelLen = 640 + steps + 1024
+        // Enough blocks that nothing is preempted: this measures steady-state bookkeeping.
+        let blockSize = 16
+        var scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: requests * (config.maxModelLen / blockSize + 1),
+                                                                     blockSize: blockSize))
+        var random = RandomSource(seed: 1)
+        for id in 0..<requests {
+            let prompt = (0..<(64 + Int(random.nextUnit() * 512))).map { _ in Int32(random.nextUnit() * 32000) }
+            try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: steps + 512))
+        }
+        // Bring every request into decode.
+        while scheduler.requests.values.contains(where: { $0.computed < $0.tokens.count - 1 }) {
+            let plan = scheduler.schedule()
+            var sampled: [RequestID: Int32] = [:]
+            for chunk in plan.chunks where chunk.samples { sampled[chunk.id] = 1 }
+            _ = scheduler.update(plan, sampled: sampled)
+        }
+        var scheduleTime = 0.0, updateTime = 0.0
+        for _ in 0..<steps {
+            var start = monotonicSeconds()
+            let plan = scheduler.schedule()
+            scheduleTime += monotonicSeconds() - start
+            var sampled: [RequestID: Int32] = [:]
+            for chunk in plan.chunks where chunk.samples { sampled[chunk.id] = Int32(random.nextUnit() * 32000) }
+            start = monotonicSeconds()
+            _ = scheduler.update(plan, sampled: sampled)
+            updateTime += monotonicSeconds() - start
+        }
+        guard scheduler.running.count == requests, scheduler.preemptions == 0 else {
+            throw CLIError("internal: \(scheduler.running.count) of \(requests) requests running, \(scheduler.preemptions) preemptions")
+        }
+        var table = TextTable(header: ["running requests", "schedule µs/step", "update µs/step", "total µs/step"])
+        let s = scheduleTime / Double(steps) * 1e6, u = updateTime / Double(steps) * 1e6
+        table.rows.append(["\(requests)", format(s, decimals: 1), format(u, decimals: 1), format(s + u, decimals: 1)])
+        print("scheduler bookkeeping, \(steps) decode steps (block size \(blockSize), prefix caching on, no preemption), on \(CPUInfo.modelName)\n")
+        print(table.render())
+    }
+}
+
+struct BenchEngineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Offline throughput of the engine: total generated tokens/s at several numbers of concurrent requests.")
+
+    @Option(help: "A model folder or GGUF file (default: the default model).")
+    var model: String?
+
+    @Option(help: "Concurrent requests, comma separated.")
+    var concurrency: String = "1,8,64"
+
+    @Option(help: "Prompt tokens per request.")
+    var promptTokens: Int = 64
+
+    @Option(help: "Generated tokens per request.")
+    var outputTokens: Int = 64
+
+    @Flag(help: "Plan each step only after the previous one's results are applied (default: plan the next while the device runs one).")
+    var syncScheduling = false
+
+    @OptionGroup var backendOptions: BackendOptions
+
+    func run() async throws {
+        let levels = try concurrency.split(separator: ",").map { part in
+            guard let n = Int(part.filter { !$0.isWhitespace }), n > 0 else { throw CLIError("--concurrency: \"\(part)\" is not a positive number") }
+            return n
+        }
+        let backend = try backendOptions.makeBackend()
+        let loaded = try ModelLoader.load(path: model ?? DefaultModel.resolve(), backend: backend)
+        print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
+        print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, greedy; "
+              + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\n")
+        var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s"])
+        for level in levels {
+            var config = EngineConfig()
+            config.scheduler.maxNumSeqs = max(level, 1)
+            config.scheduler.maxNumBatchedTokens = 2048
+            config.prefixCaching = false
+            config.asyncScheduling = !syncScheduling
+            let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
+            let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize)
+            engine.shutdown()
+            let generated = Double(level * outputTokens), total = Double(level * (outputTokens + promptTokens))
+            table.rows.append(["\(level)", format(result, decimals: 2), format(generated / result, decimals: 1),
+                               format(total / result, decimals: 1), format(Double(outputTokens) / result, decimals: 1)])
+        }
+        print(table.render())
+    }
+
+    private func measure(_ engine: Engine, level: Int, vocabulary: Int) async throws -> Double {
+        var parameters = SamplingParameters()
+        parameters.temperature = 0
+        parameters.maxTokens = outputTokens
+        parameters.ignoreEOS = true
+        let start = monotonicSeconds()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for r in 0..<level {
+                let prompt = (0..<promptTokens).map { Int32((r * 7919 + $0 * 104_729) % vocabulary) }
+                let stream = try engine.generate(GenerationRequest(prompt: prompt, parameters: parameters))
+                group.addTask { for try await _ in stream {} }
+            }
+            try await group.waitForAll()
+        }
+        return monotonicSeconds() - start
+    }
+}
