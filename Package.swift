@@ -25,6 +25,8 @@ let package = Package(
             "LMModels", "LMTokenizers", "LMTensor",
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The OpenAI-compatible API: wire types, validation and (next) the HTTP server.
+        .target(name: "LMServer", dependencies: ["LMEngine"]),
         .executableTarget(
             name: "peregrine",
             dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
             "LMEngine", "LMModels", "LMCPU", "LMTensor", "LMTokenizers",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
+        .testTarget(name: "LMServerTests", dependencies: ["LMServer", "LMEngine"]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]
