@@ -14,6 +14,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(name: "LMTensor"),
@@ -26,11 +29,17 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The OpenAI-compatible API: wire types, validation and (next) the HTTP server.
-        .target(name: "LMServer", dependencies: ["LMEngine"]),
+        .target(name: "LMServer", dependencies: [
+            "LMEngine", "LMModels", "LMTokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine",
+                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine", "LMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.embedInCode("Resources/fetch_default_model.py")]
@@ -42,7 +51,10 @@ let package = Package(
             "LMEngine", "LMModels", "LMCPU", "LMTensor", "LMTokenizers",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
-        .testTarget(name: "LMServerTests", dependencies: ["LMServer", "LMEngine"]),
+        .testTarget(name: "LMServerTests", dependencies: [
+            "LMServer", "LMEngine", "LMCPU", "LMModels", "LMTokenizers",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),
     ]

@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LMCPU
+import LMEngine
+import LMModels
+import LMServer
+import LMTokenizers
+import Testing
+
+/// The OpenAI endpoints through Hummingbird's router test client, on the tiny-llama fixture.
+@Suite(.serialized) struct ServerRoutesTests {
+    static let root: String = {
+        if let path = ProcessInfo.processInfo.environment["PEREGRINE_FIXTURES"] { return path }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }()
+
+    static func service(apiKey: String? = nil, maxBodyBytes: Int = 1 << 20) throws -> OpenAIService {
+        let path = root + "/models/tiny-llama"
+        let loaded = try ModelLoader.load(path: path, backend: try CPUBackend(threads: 2))
+        let tokenizer = try TokenizerLoader.load(path: path)
+        var config = EngineConfig()
+        config.blockCount = 256
+        config.blockSize = 4
+        let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)
+        var settings = ServerSettings(modelName: "tiny", maxModelLen: 128, apiKey: apiKey)
+        settings.maxBodyBytes = maxBodyBytes
+        return OpenAIService(engine: engine, tokenizer: tokenizer,
+                             template: try tokenizer.configuration.chatTemplate.map { try ChatTemplate($0) }, settings: settings)
+    }
+
+    static func app(_ service: OpenAIService) -> some ApplicationProtocol {
+        Application(router: OpenAIRoutes.router(service))
+    }
+
+    static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    @Test func completionsWholeAndStreamed() async throws {
+        let service = try Self.service()
+        defer { service.engine.shutdown() }
+        try await Self.app(service).test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                let body = try Self.object(response.body)
+                #expect(body["object"] as? String == "list")
+                #expect(((body["data"] as? [[String: Any]])?.first?["id"] as? String) == "tiny")
+            }
+            let request = #"{"model": "tiny", "prompt": [0, 44, 73, 369], "max_tokens": 6, "temperature": 0, "ignore_eos": true, "logprobs": 2}"#
+            var wholeText = ""
+            try await client.execute(uri: "/v1/completions", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: request)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.object(response.body)
+                #expect(body["object"] as? String == "text_completion")
+                #expect((body["id"] as? String)?.hasPrefix("cmpl-") == true && body["created"] is Int && body["model"] as? String == "tiny")
+                let choice = try #require((body["choices"] as? [[String: Any]])?.first)
+                #expect(choice["finish_reason"] as? String == "length" && choice["index"] as? Int == 0)
+                wholeText = try #require(choice["text"] as? String)
+                let logprobs = try #require(choice["logprobs"] as? [String: Any])
+                #expect((logprobs["tokens"] as? [Any])?.count == 6 && (logprobs["top_logprobs"] as? [[String: Any]])?.first?.count ?? 0 >= 1)
+                let usage = try #require(body["usage"] as? [String: Int])
+                #expect(usage == ["prompt_tokens": 4, "completion_tokens": 6, "total_tokens": 10])
+            }
+            let streamed = request.replacingOccurrences(of: "}", with: #", "stream": true, "stream_options": {"include_usage": true}}"#)
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: streamed)) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "text/event-stream")
+                let text = String(buffer: response.body)
+                #expect(text.hasSuffix("data: [DONE]\n\n"))
+                let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.allSatisfy { $0.hasPrefix("data: ") })
+                var joined = "", finish: String?, usage: [String: Int]?
+                for event in events.dropLast() {
+                    let object = try Self.object(ByteBuffer(string: String(event.dropFirst(6))))
+                    #expect(object["object"] as? String == "text_completion")
+                    if let choice = (object["choices"] as? [[String: Any]])?.first {
+                        joined += choice["text"] as? String ?? ""
+                        if let reason = choice["finish_reason"] as? String { finish = reason }
+                    }
+                    if let u = object["usage"] as? [String: Int] { usage = u }
+                }
+                #expect(joined == wholeText && finish == "length")
+                #expect(usage == ["prompt_tokens": 4, "completion_tokens": 6, "total_tokens": 10])
+            }
+        }
+    }
+
+    @Test func chatWholeAndStreamed() async throws {
+        let service = try Self.service()
+        defer { service.engine.shutdown() }
+        try await Self.app(service).test(.router) { client in
+            let request = #"{"messages": [{"role": "user", "content": "hello"}], "max_tokens": 5, "temperature": 0, "n": 2, "logprobs": true, "top_logprobs": 1}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: request)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.object(response.body)
+                #expect(body["object"] as? String == "chat.completion")
+                let choices = try #require(body["choices"] as? [[String: Any]])
+                #expect(choices.count == 2)
+                let message = try #require(choices[0]["message"] as? [String: Any])
+                #expect(message["role"] as? String == "assistant" && message["content"] is String)
+                #expect(((choices[0]["logprobs"] as? [String: Any])?["content"] as? [Any]) != nil)
+            }
+            let streamed = #"{"messages": [{"role": "user", "content": "hello"}], "max_tokens": 5, "stream": true}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: streamed)) { response in
+                let text = String(buffer: response.body)
+                #expect(text.hasPrefix("data: {") && text.hasSuffix("data: [DONE]\n\n"))
+                #expect(text.contains("\"object\":\"chat.completion.chunk\"") && text.contains("\"delta\":{\"role\":\"assistant\""))
+            }
+        }
+    }
+
+    @Test func errorsAreOpenAIErrorObjects() async throws {
+        let service = try Self.service(apiKey: "secret", maxBodyBytes: 4096)
+        defer { service.engine.shutdown() }
+        let auth: HTTPFields = [.authorization: "Bearer secret"]
+        @Sendable func expectError(_ response: TestResponse, _ status: Int, _ param: String? = nil, contains: String? = nil) throws {
+            #expect(Int(response.status.code) == status)
+            let error = try #require(try Self.object(response.body)["error"] as? [String: Any])
+            #expect(error["message"] is String && error["type"] is String)
+            if let param { #expect(error["param"] as? String == param) }
+            if let contains { #expect((error["message"] as? String)?.contains(contains) == true, "\(error)") }
+        }
+        try await Self.app(service).test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt": "x"}"#)) { try expectError($0, 401) }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: [.authorization: "Bearer wrong"],
+                                     body: ByteBuffer(string: #"{"prompt": "x"}"#)) { try expectError($0, 401) }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth, body: ByteBuffer(string: "{nope")) { try expectError($0, 400) }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"prompt": "x", "max_tokens": "many"}"#)) { try expectError($0, 400, "max_tokens") }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"model": "gpt-9", "prompt": "x"}"#)) { try expectError($0, 404, "model") }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"prompt": [1, 2, 3], "max_tokens": 500}"#)) { try expectError($0, 400, "max_tokens", contains: "503") }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"prompt": "\#(String(repeating: "a", count: 5000))"}"#)) { try expectError($0, 413) }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth,
+                                     body: ByteBuffer(string: #"{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}"#)) {
+                try expectError($0, 400, "tools")
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: auth) { #expect($0.status == .ok) }
+        }
+    }
+}
