@@ -38,6 +38,18 @@ public enum OpenAIRoutes {
                 return json(try await service.collect(chat))
             }
         }
+        router.post("tokenize") { request, _ in
+            await respond {
+                try authorize(request, service)
+                return json(try service.tokenize(try RequestDecoding.decode(OpenAIService.TokenizeRequest.self, from: try await collect(request, service))))
+            }
+        }
+        router.post("detokenize") { request, _ in
+            await respond {
+                try authorize(request, service)
+                return json(try service.detokenize(try RequestDecoding.decode(OpenAIService.DetokenizeRequest.self, from: try await collect(request, service))))
+            }
+        }
         return router
     }
 

@@ -106,7 +106,39 @@ import Testing
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string: streamed)) { response in
                 let text = String(buffer: response.body)
                 #expect(text.hasPrefix("data: {") && text.hasSuffix("data: [DONE]\n\n"))
-                #expect(text.contains("\"object\":\"chat.completion.chunk\"") && text.contains("\"delta\":{\"role\":\"assistant\""))
+                #expect(text.contains("\"object\":\"chat.completion.chunk\""))
+                let first = try Self.object(ByteBuffer(string: String(text.components(separatedBy: "\n\n")[0].dropFirst(6))))
+                let delta = try #require((first["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])
+                #expect(delta["role"] as? String == "assistant" && delta["content"] as? String == "")
+            }
+        }
+    }
+
+    @Test func tokenizeAndDetokenize() async throws {
+        let service = try Self.service()
+        defer { service.engine.shutdown() }
+        let expected = service.tokenizer.encode("Hello world")
+        try await Self.app(service).test(.router) { client in
+            try await client.execute(uri: "/tokenize", method: .post, body: ByteBuffer(string: #"{"prompt": "Hello world"}"#)) { response in
+                let body = try Self.object(response.body)
+                #expect((body["tokens"] as? [Int])?.map(Int32.init) == expected && body["count"] as? Int == expected.count)
+                #expect(body["max_model_len"] as? Int == 128)
+            }
+            let ids = expected.map(String.init).joined(separator: ", ")
+            try await client.execute(uri: "/detokenize", method: .post, body: ByteBuffer(string: #"{"tokens": [\#(ids)]}"#)) { response in
+                let body = try Self.object(response.body)
+                #expect(body["prompt"] as? String == service.tokenizer.decode(expected, skipSpecialTokens: false))
+            }
+            try await client.execute(uri: "/tokenize", method: .post,
+                                     body: ByteBuffer(string: #"{"messages": [{"role": "user", "content": "hi"}]}"#)) { response in
+                let count = try Self.object(response.body)["count"] as? Int
+                #expect(response.status == .ok && (count ?? 0) > 1)
+            }
+            try await client.execute(uri: "/detokenize", method: .post, body: ByteBuffer(string: #"{"tokens": [99999999]}"#)) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/tokenize", method: .post, body: ByteBuffer(string: #"{}"#)) { response in
+                #expect(response.status == .badRequest)
             }
         }
     }
