@@ -6,13 +6,23 @@ import Foundation
 import Hummingbird
 import LMEngine
 import NIOCore
+import Prometheus
 
 /// The HTTP face of `OpenAIService`: OpenAI's and vLLM's endpoints on a Hummingbird router.
 public enum OpenAIRoutes {
     public static let version = "0.1.0"
 
-    public static func router(_ service: OpenAIService) -> Router<BasicRequestContext> {
+    /// - Parameter metrics: the registry behind the process's swift-metrics factory, served at
+    ///   `/metrics` with HTTP request metrics added; nil serves no metrics.
+    public static func router(_ service: OpenAIService, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let metrics {
+            router.add(middleware: MetricsMiddleware())
+            router.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            }
+        }
         router.get("health") { _, _ in HTTPResponse.Status.ok }
         router.get("version") { _, _ in json(["version": version]) }
         router.get("v1/models") { request, _ in

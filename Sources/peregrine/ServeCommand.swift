@@ -55,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         if device == "cuda" { throw CLIError("--device cuda: this build has no CUDA backend yet; use --device cpu") }
+        let metrics = OpenAIServer.bootstrapMetrics()   // before the engine creates its metrics
         let path = try model ?? DefaultModel.resolve()
         let backend = try backendOptions.makeBackend()
         let loaded = try ModelLoader.load(path: path, backend: backend)
@@ -74,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)
         let settings = ServerSettings(modelName: name, maxModelLen: config.scheduler.maxModelLen, apiKey: apiKey)
         let service = OpenAIService(engine: engine, tokenizer: tokenizer, template: template, settings: settings)
-        try await OpenAIServer.run(service, host: host, port: port, shutdownTimeout: shutdownTimeout) { url in
+        try await OpenAIServer.run(service, metrics: metrics, host: host, port: port, shutdownTimeout: shutdownTimeout) { url in
             printRaw("peregrine: serving \(name) (\(backend.name)) at \(url)/v1\n")
         }
     }

@@ -47,6 +47,9 @@ import Testing
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", url + "/health"]) == "200")
         let whole = try curl([url + "/v1/completions", "-d", #"{"model": "tiny", "prompt": "Hello", "max_tokens": 5, "temperature": 0}"#])
         #expect(whole.contains(#""object":"text_completion""#) && whole.contains(#""completion_tokens":5"#), "\(whole)")
+        let metrics = try curl([url + "/metrics"])
+        #expect(metrics.contains("peregrine_generation_tokens_total") && metrics.contains("peregrine_time_to_first_token_seconds"), "\(metrics.prefix(500))")
+        #expect(metrics.contains("hb_requests") || metrics.contains("http_server_request_duration"), "HTTP metrics")
         // Streams in flight when SIGTERM arrives still complete.
         let streams = (0..<4).map { _ in
             Task.detached { try self.curl(["-N", url + "/v1/completions", "-d", #"{"prompt": [0, 1, 2], "max_tokens": 100, "stream": true, "ignore_eos": true}"#]) }
