@@ -143,6 +143,55 @@ import Testing
         }
     }
 
+    /// A few hundred broken bodies: each gets a 4xx OpenAI error object and the server stays healthy.
+    @Test func malformedBodiesGetClearErrors() async throws {
+        let service = try Self.service()
+        defer { service.engine.shutdown() }
+        var random = RandomSource(seed: 7)
+        var bodies: [(String, [UInt8])] = []
+        let valid = #"{"prompt": "hi", "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}"#
+        for cut in stride(from: 1, to: valid.utf8.count, by: 3) { bodies.append(("truncated", Array(valid.utf8.prefix(cut)))) }
+        for _ in 0..<60 { bodies.append(("random bytes", (0..<(1 + Int(random.nextUnit() * 200))).map { _ in UInt8(random.nextUnit() * 256) })) }
+        let fields = ["prompt", "max_tokens", "temperature", "top_p", "n", "stream", "stop", "seed", "logprobs", "logit_bias", "messages",
+                      "presence_penalty", "top_k", "min_tokens", "stream_options", "echo", "user", "ignore_eos"]
+        let badValues = [#""x""#, "-1", "1e308", "-1e308", "99999999999999999999", "[]", "{}", "null", "true", "[[[]]]", #"{"a": [1]}"#, "0.5"]
+        for field in fields {
+            for value in badValues {
+                bodies.append(("\(field)=\(value)", Array(#"{"prompt": "hi", "messages": [{"role": "user", "content": "hi"}], "\#(field)": \#(value)}"#.utf8)))
+            }
+        }
+        bodies.append(("deep nesting", Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)))
+        bodies.append(("deep object", Array((String(repeating: #"{"a":"#, count: 50_000) + "1" + String(repeating: "}", count: 50_000)).utf8)))
+        bodies.append(("invalid UTF-8", [UInt8](#"{"prompt": ""#.utf8) + [0xff, 0xfe, 0xc0] + [UInt8](#""}"#.utf8)))
+        bodies.append(("lone surrogate", Array(#"{"prompt": "\ud800", "messages": [{"role": "user", "content": "\udc00"}]}"#.utf8)))
+        bodies.append(("empty messages", Array(#"{"messages": []}"#.utf8)))
+        bodies.append(("empty prompt", Array(#"{"prompt": ""}"#.utf8)))
+        bodies.append(("empty body", []))
+        bodies.append(("huge n", Array(#"{"prompt": "hi", "messages": [{"role": "user", "content": "hi"}], "n": 100000}"#.utf8)))
+        let cases = bodies
+        try await Self.app(service).test(.router) { client in
+            for uri in ["/v1/completions", "/v1/chat/completions", "/tokenize"] {
+                for (name, body) in cases {
+                    try await client.execute(uri: uri, method: .post, body: ByteBuffer(bytes: body)) { response in
+                        let code = Int(response.status.code)
+                        if (400..<500).contains(code) {
+                            let error = try? Self.object(response.body)["error"] as? [String: Any]
+                            #expect(error?["message"] is String, "\(uri) \(name): no error object")
+                        } else {
+                            // A few mutations stay valid requests (e.g. "user": "x"); those must succeed.
+                            #expect(code == 200, "\(uri) \(name): status \(code)")
+                        }
+                    }
+                }
+            }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt": "hi", "max_tokens": 2}"#)) {
+                #expect($0.status == .ok)
+            }
+        }
+        #expect(service.engine.stats.running == 0 && service.engine.stats.blocksUsed == 0)
+    }
+
     @Test func errorsAreOpenAIErrorObjects() async throws {
         let service = try Self.service(apiKey: "secret", maxBodyBytes: 4096)
         defer { service.engine.shutdown() }
