@@ -58,19 +58,13 @@ extension OpenAIService {
         var logprobs = Array(repeating: [ChatTokenLogprob](), count: chat.n)
         var finish = Array(repeating: String?.none, count: chat.n)
         var completionTokens = 0
-        do {
-            for try await output in chat.stream {
-                texts[output.index] += output.text
-                logprobs[output.index] += output.logprobs.map(chatLogprob)
-                if let reason = output.finishReason {
-                    finish[output.index] = reason.rawValue
-                    completionTokens += output.completionTokens
-                }
+        try await readAll(chat.stream) { output in
+            texts[output.index] += output.text
+            logprobs[output.index] += output.logprobs.map(chatLogprob)
+            if let reason = output.finishReason {
+                finish[output.index] = reason.rawValue
+                completionTokens += output.completionTokens
             }
-        } catch let error as EngineError {
-            throw APIError(error)
-        } catch {
-            throw APIError(status: 500, message: "\(error)", type: "server_error")
         }
         let choices = (0..<chat.n).map { i in
             ChatChoice(index: i, message: ChatMessageOut(role: "assistant", content: texts[i]), delta: nil,

@@ -43,19 +43,13 @@ extension OpenAIService {
             var texts = Array(repeating: completion.request.echo ? echo(completion.prompts[p]) : "", count: completion.n)
             var logprobs = Array(repeating: CompletionLogprobs(), count: completion.n)
             var finish = Array(repeating: String?.none, count: completion.n)
-            do {
-                for try await output in stream {
-                    texts[output.index] += output.text
-                    if completion.request.logprobs != nil { append(output.logprobs, to: &logprobs[output.index], offset: texts[output.index].utf8.count) }
-                    if let reason = output.finishReason {
-                        finish[output.index] = reason.rawValue
-                        completionTokens += output.completionTokens
-                    }
+            try await readAll(stream) { output in
+                if completion.request.logprobs != nil { append(output.logprobs, to: &logprobs[output.index], offset: texts[output.index].utf8.count) }
+                texts[output.index] += output.text
+                if let reason = output.finishReason {
+                    finish[output.index] = reason.rawValue
+                    completionTokens += output.completionTokens
                 }
-            } catch let error as EngineError {
-                throw APIError(error)
-            } catch {
-                throw APIError(status: 500, message: "\(error)", type: "server_error")
             }
             promptTokens += completion.prompts[p].count * completion.n
             for i in 0..<completion.n {

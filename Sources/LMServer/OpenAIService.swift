@@ -69,6 +69,17 @@ public final class OpenAIService: Sendable {
         }
     }
 
+    /// Reads an engine stream to its end, turning its failures into API errors.
+    func readAll(_ stream: AsyncThrowingStream<RequestOutput, Error>, _ body: (RequestOutput) -> Void) async throws(APIError) {
+        do {
+            for try await output in stream { body(output) }
+        } catch let error as EngineError {
+            throw APIError(error)
+        } catch {
+            throw APIError(status: 500, message: "\(error)", type: "server_error")
+        }
+    }
+
     /// A token's text on its own, for logprob entries.
     func tokenText(_ id: Int32) -> String { tokenizer.decode([id], skipSpecialTokens: false) }
 }

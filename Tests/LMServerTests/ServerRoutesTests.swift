@@ -61,6 +61,9 @@ import Testing
                 wholeText = try #require(choice["text"] as? String)
                 let logprobs = try #require(choice["logprobs"] as? [String: Any])
                 #expect((logprobs["tokens"] as? [Any])?.count == 6 && (logprobs["top_logprobs"] as? [[String: Any]])?.first?.count ?? 0 >= 1)
+                // Offsets: where each token's text starts in the completion text.
+                let tokens = try #require(logprobs["tokens"] as? [String]), offsets = try #require(logprobs["text_offset"] as? [Int])
+                #expect(offsets == tokens.indices.map { i in tokens[..<i].reduce(0) { $0 + $1.utf8.count } })
                 let usage = try #require(body["usage"] as? [String: Int])
                 #expect(usage == ["prompt_tokens": 4, "completion_tokens": 6, "total_tokens": 10])
             }
