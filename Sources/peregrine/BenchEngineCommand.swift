@@ -15,6 +15,11 @@ struct BenchSchedulerCommand: ParsableCommand {
     @Option(help: "Steps to time.")
     var steps: Int = 2000
 
+    func validate() throws {
+        guard (1...100_000).contains(requests) else { throw ValidationError("--requests must be between 1 and 100000, got \(requests)") }
+        guard (1...10_000_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 10000000, got \(steps)") }
+    }
+
     func run() throws {
         var config = SchedulerConfig()
         config.maxNumSeqs = requests
@@ -79,6 +84,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
     var syncScheduling = false
 
     @OptionGroup var backendOptions: BackendOptions
+
+    func validate() throws {
+        guard promptTokens >= 1 else { throw ValidationError("--prompt-tokens must be at least 1, got \(promptTokens)") }
+        guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be at least 1, got \(outputTokens)") }
+    }
 
     func run() async throws {
         let levels = try concurrency.split(separator: ",").map { part in

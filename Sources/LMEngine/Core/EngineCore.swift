@@ -217,15 +217,12 @@ final class EngineCore: @unchecked Sendable {
         for (id, values) in result.promptLogprobs where promptLogprobsWanted[id] != nil {
             for (position, value) in values { promptLogprobs[id, default: [:]][position] = value }
         }
-        let cached = Dictionary(uniqueKeysWithValues: step.chunks.compactMap { chunk in
-            scheduler.requests[chunk.id].map { (chunk.id, $0.cachedPromptTokens) }
-        })
         let events = scheduler.update(step, sampled: result.tokens)
         steps += 1
         var out: [Event] = []
         for event in events {
             out.append(Event(id: event.id, sampled: result.sampled[event.id]!, finish: event.finish,
-                             cachedPromptTokens: cached[event.id] ?? 0, promptLogprobs: takePromptLogprobs(event.id)))
+                             cachedPromptTokens: event.cachedPromptTokens, promptLogprobs: takePromptLogprobs(event.id)))
             if let siblings = held.removeValue(forKey: event.id) { siblings.forEach(admit) }
             if let finish = event.finish { finished(event.id, finish) }
         }

@@ -108,7 +108,7 @@ public struct Scheduler: Sendable {
     /// Computed and known (including pending) tokens of a request, and whether its pending tokens
     /// already reach `max_tokens` or the context; read in place (a copy would retain its arrays).
     private static func progress(_ request: inout SchedulerRequest, maxModelLen: Int) -> (computed: Int, known: Int, exhausted: Bool) {
-        let known = request.tokens.count + request.pendingSamples
+        let known = request.knownCount
         let exhausted = request.pendingSamples > 0
             && (request.outputCount + request.pendingSamples >= request.maxTokens || known >= maxModelLen)
         return (request.computed, known, exhausted)
@@ -116,7 +116,7 @@ public struct Scheduler: Sendable {
 
     /// Books `count` more tokens of the request as computed by the step being planned.
     private static func book(_ request: inout SchedulerRequest, count: Int) -> ScheduledChunk {
-        let known = request.tokens.count + request.pendingSamples
+        let known = request.knownCount
         let chunk = ScheduledChunk(id: request.id, start: request.computed, count: count,
                                    samples: request.computed + count == known, admission: request.preemptions)
         request.computed += count
@@ -175,7 +175,7 @@ public struct Scheduler: Sendable {
                 } else if request.outputCount >= request.maxTokens || request.tokens.count >= maxModelLen {
                     finish = .length
                 }
-                event = TokenEvent(id: chunk.id, token: token, finish: finish)
+                event = TokenEvent(id: chunk.id, token: token, finish: finish, cachedPromptTokens: request.cachedPromptTokens)
             }
         }
         if current {

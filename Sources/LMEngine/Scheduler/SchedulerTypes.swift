@@ -52,6 +52,8 @@ public struct SchedulerRequest: Sendable {
     }
 
     public var outputCount: Int { tokens.count - promptCount }
+    /// Tokens known or pending: what the request's chunks may cover.
+    public var knownCount: Int { tokens.count + pendingSamples }
     public var output: ArraySlice<Int32> { tokens[promptCount...] }
 }
 
@@ -90,4 +92,6 @@ public struct TokenEvent: Sendable, Equatable {
     public let id: RequestID
     public let token: Int32
     public let finish: FinishReason?
+    /// The request's prompt tokens served from the prefix cache (at its latest admission).
+    public let cachedPromptTokens: Int
 }
