@@ -12,10 +12,16 @@ import Prometheus
 public enum OpenAIRoutes {
     public static let version = "0.1.0"
 
+    /// A router over a service that is ready now.
+    public static func router(_ service: OpenAIService, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
+        router(ServiceSlot(service), metrics: metrics)
+    }
+
     /// - Parameter metrics: the registry behind the process's swift-metrics factory, served at
     ///   `/metrics` with HTTP request metrics added; nil serves no metrics.
-    public static func router(_ service: OpenAIService, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
+    public static func router(_ slot: ServiceSlot, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        let counters = ServerMetrics()
         if let metrics {
             router.add(middleware: MetricsMiddleware())
             router.get("metrics") { _, _ in
@@ -23,44 +29,73 @@ public enum OpenAIRoutes {
                          body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
             }
         }
-        router.get("health") { _, _ in HTTPResponse.Status.ok }
+        router.get("health") { _, _ in
+            slot.service == nil ? failure(.loading) : Response(status: .ok)
+        }
         router.get("version") { _, _ in json(["version": version]) }
         router.get("v1/models") { request, _ in
-            try authorize(request, service)
-            return json(ModelList(data: [.init(id: service.settings.modelName, created: service.created,
-                                               maxModelLen: service.settings.maxModelLen)]))
+            await respond {
+                let service = try slot.ready()
+                try authorize(request, service)
+                return json(ModelList(data: [.init(id: service.settings.modelName, created: service.created,
+                                                   maxModelLen: service.settings.maxModelLen)]))
+            }
         }
         router.post("v1/completions") { request, _ in
-            await respond {
-                try authorize(request, service)
-                let body = try await collect(request, service)
+            await generation(request, slot, counters) { service, body in
                 let completion = try service.startCompletion(try RequestDecoding.decode(CompletionRequest.self, from: body))
-                if completion.streaming { return eventStream { send in try await service.stream(completion, send: send) } }
-                return json(try await service.collect(completion))
+                if completion.streaming {
+                    return eventStream(service, counters) { send in try await service.stream(completion, send: send) }
+                }
+                return json(try await withDeadline(service.settings.requestTimeout) { try await service.collect(completion) })
             }
         }
         router.post("v1/chat/completions") { request, _ in
-            await respond {
-                try authorize(request, service)
-                let body = try await collect(request, service)
+            await generation(request, slot, counters) { service, body in
                 let chat = try service.startChat(try RequestDecoding.decode(ChatCompletionRequest.self, from: body))
-                if chat.streaming { return eventStream { send in try await service.stream(chat, send: send) } }
-                return json(try await service.collect(chat))
+                if chat.streaming {
+                    return eventStream(service, counters) { send in try await service.stream(chat, send: send) }
+                }
+                return json(try await withDeadline(service.settings.requestTimeout) { try await service.collect(chat) })
             }
         }
         router.post("tokenize") { request, _ in
             await respond {
+                let service = try slot.ready()
                 try authorize(request, service)
-                return json(try service.tokenize(try RequestDecoding.decode(OpenAIService.TokenizeRequest.self, from: try await collect(request, service))))
+                return json(try service.tokenize(try RequestDecoding.decode(OpenAIService.TokenizeRequest.self, from: try await collect(request.body, service))))
             }
         }
         router.post("detokenize") { request, _ in
             await respond {
+                let service = try slot.ready()
                 try authorize(request, service)
-                return json(try service.detokenize(try RequestDecoding.decode(OpenAIService.DetokenizeRequest.self, from: try await collect(request, service))))
+                return json(try service.detokenize(try RequestDecoding.decode(OpenAIService.DetokenizeRequest.self, from: try await collect(request.body, service))))
             }
         }
         return router
+    }
+
+    /// A generation endpoint: the handler runs cancelled if the client closes its connection, so
+    /// a whole-response request is aborted in the engine as soon as its client leaves (streams
+    /// notice at their next write).
+    static func generation(_ request: Request, _ slot: ServiceSlot, _ counters: ServerMetrics,
+                           _ handler: @escaping @Sendable (OpenAIService, [UInt8]) async throws -> Response) async -> Response {
+        await respond {
+            let service = try slot.ready()
+            try authorize(request, service)
+            do {
+                return try await request.body.consumeWithCancellationOnInboundClose { body in
+                    try await handler(service, try await collect(body, service, declaredLength: request.headers[.contentLength]))
+                }
+            } catch is CancellationError {
+                counters.disconnects.increment()
+                return Response(status: .init(code: 499))   // nobody reads it: the client is gone
+            } catch let error as APIError where error.status == 408 {
+                counters.timeouts.increment()
+                throw error
+            }
+        }
     }
 
     /// Runs a handler, answering any APIError (or other failure) as an OpenAI error object.
@@ -87,13 +122,13 @@ public enum OpenAIRoutes {
         guard request.headers[.authorization] == "Bearer " + key else { throw .unauthorized }
     }
 
-    static func collect(_ request: Request, _ service: OpenAIService) async throws -> [UInt8] {
+    static func collect(_ body: RequestBody, _ service: OpenAIService, declaredLength: String? = nil) async throws -> [UInt8] {
         let limit = service.settings.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.bodyTooLarge(limit: limit) }
-        var request = request
+        if let length = declaredLength.flatMap(Int.init), length > limit { throw APIError.bodyTooLarge(limit: limit) }
         do {
-            let buffer = try await request.collectBody(upTo: limit)
-            return Array(buffer.readableBytesView)
+            return Array(try await body.collect(upTo: limit).readableBytesView)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw APIError.bodyTooLarge(limit: limit)
         }
@@ -106,11 +141,45 @@ public enum OpenAIRoutes {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// A `text/event-stream` response; each `send` is written and flushed at once.
-    static func eventStream(_ produce: @escaping @Sendable ((String) async throws -> Void) async throws -> Void) -> Response {
+    /// A `text/event-stream` response; each `send` is written and flushed at once. The producer
+    /// runs as a child task feeding the writer: a failed write means the client left, and
+    /// cancelling the producer drops its engine streams (aborting their requests). Past
+    /// `--request-timeout` the stream ends with an error event and `[DONE]`.
+    static func eventStream(_ service: OpenAIService, _ counters: ServerMetrics,
+                            _ produce: @escaping @Sendable (@Sendable (String) async throws -> Void) async throws -> Void) -> Response {
         Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                  body: ResponseBody { writer in
-                     try await produce { text in try await writer.write(ByteBuffer(string: text)) }
+                     let (events, sink) = AsyncThrowingStream<String, Error>.makeStream()
+                     try await withThrowingTaskGroup(of: Void.self) { group in
+                         group.addTask {
+                             do {
+                                 try await withDeadline(service.settings.requestTimeout) {
+                                     // Once cancelled (time-out), nothing more may reach the client but the error.
+                                     try await produce { event in
+                                         try Task.checkCancellation()
+                                         sink.yield(event)
+                                     }
+                                 }
+                                 sink.finish()
+                             } catch {
+                                 sink.finish(throwing: error)
+                             }
+                         }
+                         do {
+                             for try await text in events {
+                                 do {
+                                     try await writer.write(ByteBuffer(string: text))
+                                 } catch {
+                                     counters.disconnects.increment()
+                                     throw error
+                                 }
+                             }
+                         } catch let error as APIError {
+                             counters.timeouts.increment()
+                             try await writer.write(ByteBuffer(string: SSE.data(error.body) + SSE.done))
+                         }
+                         group.cancelAll()
+                     }
                      try await writer.finish(nil)
                  })
     }

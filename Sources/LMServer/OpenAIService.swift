@@ -13,11 +13,15 @@ public struct ServerSettings: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Longest prompt plus output a request may ask for.
     public var maxModelLen: Int
+    /// Seconds a generation request may take (nil: no limit); longer ones get 408 or, when
+    /// streaming, an error event.
+    public var requestTimeout: Double?
 
-    public init(modelName: String, maxModelLen: Int, apiKey: String? = nil) {
+    public init(modelName: String, maxModelLen: Int, apiKey: String? = nil, requestTimeout: Double? = nil) {
         self.modelName = modelName
         self.maxModelLen = maxModelLen
         self.apiKey = apiKey
+        self.requestTimeout = requestTimeout
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LMEngine
 import LMModels
+import LMTensor
 import LMServer
 import LMTokenizers
 
@@ -42,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds running requests get to finish after SIGTERM/SIGINT.")
     var shutdownTimeout = 30.0
 
+    @Option(help: "Seconds a generation request may take before it is cut off (0: no limit).")
+    var requestTimeout = 600.0
+
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -51,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative") }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
         guard shutdownTimeout >= 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be a number of seconds") }
+        guard requestTimeout >= 0, requestTimeout.isFinite else { throw ValidationError("--request-timeout must be a number of seconds") }
     }
 
     func run() async throws {
@@ -58,6 +63,16 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = OpenAIServer.bootstrapMetrics()   // before the engine creates its metrics
         let path = try model ?? DefaultModel.resolve()
         let backend = try backendOptions.makeBackend()
+        let slot = ServiceSlot { service, url in
+            printRaw("peregrine: serving \(service.settings.modelName) (\(backend.name)) at \(url)/v1\n")
+        }
+        try await OpenAIServer.run(slot, metrics: metrics, host: host, port: port, shutdownTimeout: shutdownTimeout,
+                                   load: { try load(path: path, backend: backend) },
+                                   onListening: { url in printRaw("peregrine: listening at \(url); loading \(path)\n") })
+    }
+
+    /// Loads the model and its tokenizer and starts the engine behind the API.
+    func load(path: String, backend: any Backend) throws -> OpenAIService {
         let loaded = try ModelLoader.load(path: path, backend: backend)
         let tokenizer = try TokenizerLoader.load(path: path)
         let template: ChatTemplate? = chatTemplate != nil || tokenizer.configuration.chatTemplate != nil
@@ -73,10 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         let name = servedModelName ?? String(path.split(separator: "/").last ?? "model")
         config.modelName = name
         let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)
-        let settings = ServerSettings(modelName: name, maxModelLen: config.scheduler.maxModelLen, apiKey: apiKey)
-        let service = OpenAIService(engine: engine, tokenizer: tokenizer, template: template, settings: settings)
-        try await OpenAIServer.run(service, metrics: metrics, host: host, port: port, shutdownTimeout: shutdownTimeout) { url in
-            printRaw("peregrine: serving \(name) (\(backend.name)) at \(url)/v1\n")
-        }
+        let settings = ServerSettings(modelName: name, maxModelLen: config.scheduler.maxModelLen, apiKey: apiKey,
+                                      requestTimeout: requestTimeout > 0 ? requestTimeout : nil)
+        return OpenAIService(engine: engine, tokenizer: tokenizer, template: template, settings: settings)
     }
 }

@@ -16,7 +16,7 @@ import Testing
         return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
     }()
 
-    static func service(apiKey: String? = nil, maxBodyBytes: Int = 1 << 20) throws -> OpenAIService {
+    static func service(apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, requestTimeout: Double? = nil) throws -> OpenAIService {
         let path = root + "/models/tiny-llama"
         let loaded = try ModelLoader.load(path: path, backend: try CPUBackend(threads: 2))
         let tokenizer = try TokenizerLoader.load(path: path)
@@ -26,6 +26,7 @@ import Testing
         let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)
         var settings = ServerSettings(modelName: "tiny", maxModelLen: 128, apiKey: apiKey)
         settings.maxBodyBytes = maxBodyBytes
+        settings.requestTimeout = requestTimeout
         return OpenAIService(engine: engine, tokenizer: tokenizer,
                              template: try tokenizer.configuration.chatTemplate.map { try ChatTemplate($0) }, settings: settings)
     }
@@ -36,6 +37,53 @@ import Testing
 
     static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    /// The server listens before the model is loaded: health and the API answer 503 (with
+    /// Retry-After) until the slot is filled.
+    @Test func unavailableWhileLoading() async throws {
+        let slot = ServiceSlot()
+        let service = try Self.service()
+        defer { service.engine.shutdown() }
+        try await Application(router: OpenAIRoutes.router(slot)).test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable && response.headers[.retryAfter] == "1")
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: #"{"prompt": "a"}"#)) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try Self.object(response.body)
+                #expect(body["error"] != nil)
+            }
+            slot.fill(service)
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// Past the request timeout a whole response is a 408 and a stream ends with an error event
+    /// and [DONE]; either way the engine request is aborted.
+    @Test func requestTimeout() async throws {
+        let service = try Self.service(requestTimeout: 0.005)
+        defer { service.engine.shutdown() }
+        let long = #"{"prompt": [0, 1, 2], "max_tokens": 120, "ignore_eos": true"#
+        try await Self.app(service).test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: long + "}")) { response in
+                #expect(response.status == .requestTimeout)
+                let body = try Self.object(response.body)
+                #expect(body["error"] != nil)
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: long + #", "stream": true}"#)) { response in
+                let text = String(buffer: response.body)
+                #expect(text.hasSuffix("data: [DONE]\n\n"))
+                let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.count >= 2 && events[events.count - 2].contains(#""code":"408""#), "\(text.suffix(300))")
+            }
+        }
+        var stats = service.engine.stats
+        for _ in 0..<200 where stats.running + stats.waiting > 0 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            stats = service.engine.stats
+        }
+        #expect(stats.running == 0 && stats.waiting == 0 && stats.blocksUsed == 0)
     }
 
     @Test func completionsWholeAndStreamed() async throws {

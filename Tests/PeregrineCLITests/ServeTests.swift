@@ -5,23 +5,24 @@ import Testing
 /// client, and exits 0 on SIGTERM after finishing the requests in flight.
 @Suite struct ServeTests {
     /// Starts the server on a free port; returns the process and its base URL.
-    func startServer(_ extra: [String] = []) throws -> (Process, String) {
+    func startServer(_ extra: [String] = [], model: String = CLITests.fixtures + "/models/tiny-llama") throws -> (Process, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["serve", "--model", CLITests.fixtures + "/models/tiny-llama", "--port", "0", "--threads", "2"] + extra
+        process.arguments = ["serve", "--model", model, "--port", "0", "--threads", "2"] + extra
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
         var line = Data()
         let deadline = Date().addingTimeInterval(60)
-        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline {
+        // "listening at ...; loading", then "serving NAME (...) at URL/v1" once the model is ready.
+        while !String(decoding: line, as: UTF8.self).contains("serving") && Date() < deadline {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else {
+        guard let serving = text.range(of: "serving"), let range = text[serving.upperBound...].range(of: "http://") else {
             process.terminate()
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "no address in \(text)"])
         }
@@ -60,6 +61,53 @@ import Testing
             let body = try await stream.value
             // Either finished before the signal or during the graceful shutdown; never cut off.
             #expect(body.isEmpty || body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200))")
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(!server.isRunning && server.terminationStatus == 0)
+    }
+
+    /// The value of a Prometheus sample (first series whose line starts with `name`).
+    func metric(_ name: String, _ url: String) throws -> Double? {
+        let lines = try curl([url + "/metrics"]).split(separator: "\n")
+        return lines.first { $0.hasPrefix(name) }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    /// Clients that leave mid-generation (streaming or not) abort their requests: the running
+    /// count and the KV blocks in use drop to zero long before 3000 tokens could be generated,
+    /// and both are counted. Then SIGTERM under load: streams in flight finish, new connections
+    /// are refused (or answered 503), and the process exits 0.
+    @Test func disconnectsAbortAndShutdownDrainsUnderLoad() async throws {
+        let (server, url) = try startServer(model: CLITests.defaultModel)
+        defer { if server.isRunning { server.terminate() } }
+        let long = #"{"prompt": "Once upon a time", "max_tokens": 3000, "ignore_eos": true"#
+        async let streamed = Task.detached { try self.curl(["-N", "--max-time", "1.5", url + "/v1/completions", "-d", long + #", "stream": true}"#]) }.value
+        async let whole = Task.detached { try self.curl(["--max-time", "1.5", url + "/v1/chat/completions",
+                                                         "-d", #"{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3000, "ignore_eos": true}"#]) }.value
+        let (partial, nothing) = try await (streamed, whole)
+        #expect(partial.hasPrefix("data: ") && !partial.contains("[DONE]"), "\(partial.prefix(200))")
+        #expect(nothing.isEmpty)
+        var disconnects: Double?, running: Double?, blocks: Double?
+        for _ in 0..<100 {
+            disconnects = try metric("peregrine_client_disconnects_total", url)
+            running = try metric("peregrine_num_requests_running", url)
+            blocks = try metric("peregrine_kv_cache_blocks_used", url)
+            if disconnects == 2 && running == 0 && blocks == 0 { break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(disconnects == 2 && running == 0 && blocks == 0, "disconnects \(String(describing: disconnects)), running \(String(describing: running)), blocks \(String(describing: blocks))")
+
+        let streams = (0..<3).map { _ in
+            Task.detached { try self.curl(["-N", url + "/v1/completions", "-d", #"{"prompt": "Hello", "max_tokens": 60, "ignore_eos": true, "stream": true}"#]) }
+        }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        kill(server.processIdentifier, SIGTERM)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let late = try curl(["-o", "/dev/null", "-w", "%{http_code}", url + "/health"])
+        #expect(late == "000" || late == "503", "a request after SIGTERM got \(late)")
+        for stream in streams {
+            let body = try await stream.value
+            #expect(body.hasPrefix("data: ") && body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200))")
         }
         let deadline = Date().addingTimeInterval(20)
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }

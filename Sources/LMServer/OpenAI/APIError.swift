@@ -32,6 +32,13 @@ public struct APIError: Error, Equatable, Sendable {
         APIError(status: 413, message: "The request body is larger than \(limit) bytes.", type: "invalid_request_error")
     }
 
+    public static let loading = APIError(status: 503, message: "The model is still loading; retry shortly.",
+                                         type: "service_unavailable", retryAfter: 1)
+
+    public static func timeout(seconds: Double) -> APIError {
+        APIError(status: 408, message: "The request took longer than the server's limit of \(seconds) seconds.", type: "timeout_error")
+    }
+
     /// The engine's refusals, as statuses a client can act on.
     public init(_ error: EngineError) {
         switch error {
