@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
     ],
     targets: [
         .target(name: "LMTensor"),
@@ -38,10 +39,15 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The load generator for any OpenAI-compatible server (`peregrine bench serve`) and its plots.
+        .target(name: "LMBench", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine", "LMServer",
+                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine", "LMServer", "LMBench",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.embedInCode("Resources/fetch_default_model.py")]
@@ -56,6 +62,12 @@ let package = Package(
         .testTarget(name: "LMServerTests", dependencies: [
             "LMServer", "LMEngine", "LMCPU", "LMModels", "LMTokenizers",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "LMBenchTests", dependencies: [
+            "LMBench", "LMServer", "LMEngine", "LMCPU", "LMModels", "LMTokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // Runs the built `peregrine` binary as a user would.
         .testTarget(name: "PeregrineCLITests", dependencies: ["peregrine"]),

@@ -113,4 +113,47 @@ import Testing
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
         #expect(!server.isRunning && server.terminationStatus == 0)
     }
+
+    /// `bench serve` against our own server for a few seconds writes a complete result file,
+    /// `bench plot` draws it, and bad flags are refused with a message.
+    @Test func benchServeWritesAResultAndPlots() async throws {
+        let (server, url) = try startServer(["--served-model-name", "tiny"])
+        defer { if server.isRunning { server.terminate() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cli = CLITests()
+        var files: [String] = []
+        for (index, rate) in ["20", "inf"].enumerated() {
+            let file = directory.appendingPathComponent("r\(index).json").path
+            let run = try cli.peregrine(["bench", "serve", "--base-url", url, "--num-prompts", "24", "--request-rate", rate,
+                                         "--max-concurrency", "8", "--seed", String(index),
+                                         "--prompt-format", "ids", "--vocab-size", "512", "--random-input-len", "16", "--random-output-len", "8",
+                                         "--ignore-eos", "--slo", "ttft=5000,tpot=1000", "--result-file", file])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("request throughput") && run.stdout.contains("TTFT"), "\(run.stdout)")
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+            #expect(result["model"] as? String == "tiny" && result["num_prompts"] as? Int == 24)
+            #expect(result["completed"] as? Int == 24 && result["failed"] as? Int == 0, "\(result["errors"] ?? "")")
+            for key in ["request_throughput", "output_throughput", "total_token_throughput", "request_goodput", "duration"] {
+                #expect((result[key] as? Double ?? 0) > 0, "\(key)")
+            }
+            for key in ["ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"] {
+                let stats = try #require(result[key] as? [String: Double], "\(key)")
+                #expect(Set(stats.keys) == ["mean", "median", "std", "p90", "p99"] && stats["median"]! > 0)
+            }
+            #expect((result["output_lens"] as? [Int])?.count == 24)
+            files.append(file)
+        }
+        let svg = directory.appendingPathComponent("plot.svg").path
+        let plot = try cli.peregrine(["bench", "plot"] + files + ["--output", svg, "--metric", "tpot", "--stat", "p99"])
+        #expect(plot.status == 0, "\(plot.stderr)")
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("<polyline"))
+        for bad in [["--request-rate", "-1"], ["--slo", "fast"], ["--prompt-format", "ids"], ["--endpoint", "embeddings"]] {
+            let run = try cli.peregrine(["bench", "serve", "--base-url", url] + bad)
+            #expect(run.status != 0 && run.stderr.contains("Error"), "\(bad): \(run.stderr)")
+        }
+        let unreachable = try cli.peregrine(["bench", "serve", "--base-url", "http://127.0.0.1:1", "--num-prompts", "1"])
+        #expect(unreachable.status != 0 && unreachable.stderr.contains("cannot reach"), "\(unreachable.stderr)")
+    }
 }
