@@ -89,7 +89,12 @@ extension OpenAIService {
                 if output.finishReason != nil { completionTokens += output.completionTokens }
                 let logprobs = chat.request.logprobs && !output.logprobs.isEmpty ? ChatLogprobs(content: output.logprobs.map(chatLogprob)) : nil
                 guard !output.text.isEmpty || output.finishReason != nil || logprobs != nil else { continue }
-                try await send(chunk(output.index, ChatMessageOut(role: nil, content: output.text), logprobs, output.finishReason?.rawValue))
+                if logprobs == nil {
+                    try await send(SSE.textChunk(chat: true, id: chat.id, created: created, model: settings.modelName,
+                                                 index: output.index, text: output.text, finish: output.finishReason?.rawValue))
+                } else {
+                    try await send(chunk(output.index, ChatMessageOut(role: nil, content: output.text), logprobs, output.finishReason?.rawValue))
+                }
             }
         } catch let error as EngineError {
             try await send(SSE.data(APIError(error).body))

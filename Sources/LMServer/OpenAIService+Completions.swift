@@ -86,8 +86,14 @@ extension OpenAIService {
                     offsets[output.index] += output.text.utf8.count
                     if output.finishReason != nil { completionTokens += output.completionTokens }
                     guard !output.text.isEmpty || output.finishReason != nil || logprobs != nil else { continue }
-                    try await send(SSE.data(chunk(completion, index: p * completion.n + output.index, text: output.text,
-                                                  logprobs: logprobs, finish: output.finishReason?.rawValue)))
+                    let index = p * completion.n + output.index
+                    if logprobs == nil {
+                        try await send(SSE.textChunk(chat: false, id: completion.id, created: created, model: settings.modelName,
+                                                     index: index, text: output.text, finish: output.finishReason?.rawValue))
+                    } else {
+                        try await send(SSE.data(chunk(completion, index: index, text: output.text, logprobs: logprobs,
+                                                      finish: output.finishReason?.rawValue)))
+                    }
                 }
             } catch let error as EngineError {
                 try await send(SSE.data(APIError(error).body))

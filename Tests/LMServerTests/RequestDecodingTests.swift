@@ -1,3 +1,4 @@
+import Foundation
 import LMEngine
 import LMServer
 import Testing
@@ -98,5 +99,25 @@ import Testing
         #expect(APIError(EngineError.shuttingDown).status == 503)
         #expect(APIError.modelNotFound("x").status == 404)
         #expect(APIError.invalid("bad", param: "n").body.error.code == "400")
+    }
+}
+
+/// The hand-written stream chunk is valid JSON equal to what the encoder writes, for any text.
+@Suite struct StreamChunkTests {
+    @Test func textChunkIsTheEncodersJSON() throws {
+        for text in ["", "plain", "quote \" backslash \\ newline \n tab \t cr \r", "\u{01}\u{1f}\u{7f}", "ünïcödé 日本 🦅", "</script>"] {
+            for chat in [false, true] {
+                let line = SSE.textChunk(chat: chat, id: "cmpl-1", created: 7, model: "m\"x", index: 3, text: text, finish: chat ? "stop" : nil)
+                #expect(line.hasPrefix("data: ") && line.hasSuffix("\n\n"))
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
+                #expect(object["id"] as? String == "cmpl-1" && object["created"] as? Int == 7 && object["model"] as? String == "m\"x")
+                #expect(object["object"] as? String == (chat ? "chat.completion.chunk" : "text_completion") && object["usage"] is NSNull)
+                let choice = try #require((object["choices"] as? [[String: Any]])?.first)
+                #expect(choice["index"] as? Int == 3 && choice["logprobs"] is NSNull)
+                let decoded = chat ? (choice["delta"] as? [String: Any])?["content"] as? String : choice["text"] as? String
+                #expect(decoded == text)
+                #expect(chat ? choice["finish_reason"] as? String == "stop" : choice["finish_reason"] is NSNull)
+            }
+        }
     }
 }

@@ -1,0 +1,47 @@
+// Shared by every kernel (prepended by the Swift side; NVRTC sees no include paths).
+// bf16 is handled as raw 16-bit patterns so no CUDA headers are needed.
+typedef unsigned short bf16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+#define NEG_INF __int_as_float(0xff800000)
+
+__device__ __forceinline__ float bf16_to_float(bf16 x) { return __uint_as_float(((u32)x) << 16); }
+
+// Round to nearest even; NaN stays NaN.
+__device__ __forceinline__ bf16 float_to_bf16(float f) {
+    u32 bits = __float_as_uint(f);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (bf16)((bits >> 16) | 0x40);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (bf16)(bits >> 16);
+}
+
+// A float's value as stored in a tensor of either activation dtype.
+template <typename T> __device__ __forceinline__ float load_as_float(const T* p, long i);
+template <> __device__ __forceinline__ float load_as_float<float>(const float* p, long i) { return p[i]; }
+template <> __device__ __forceinline__ float load_as_float<bf16>(const bf16* p, long i) { return bf16_to_float(p[i]); }
+template <typename T> __device__ __forceinline__ void store_float(T* p, long i, float v);
+template <> __device__ __forceinline__ void store_float<float>(float* p, long i, float v) { p[i] = v; }
+template <> __device__ __forceinline__ void store_float<bf16>(bf16* p, long i, float v) { p[i] = float_to_bf16(v); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+__device__ __forceinline__ float block_sum(float v) {
+    __shared__ float partial[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x >> 5;
+    v = lane < warps ? partial[lane] : 0.f;
+    return warp_sum(v);
+}

@@ -1,0 +1,32 @@
+// Elementwise ops over n elements of one dtype.
+// add: out = a + b; scale: out = x * factor; gated activation: out = act(gate) * up.
+
+template <typename T> __device__ void add(const T* a, const T* b, T* out, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        store_float(out, i, load_as_float(a, i) + load_as_float(b, i));
+}
+extern "C" __global__ void add_bf16(const bf16* a, const bf16* b, bf16* out, long n) { add(a, b, out, n); }
+extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long n) { add(a, b, out, n); }
+
+template <typename T> __device__ void scale(const T* x, T* out, float factor, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        store_float(out, i, load_as_float(x, i) * factor);
+}
+extern "C" __global__ void scale_bf16(const bf16* x, bf16* out, float factor, long n) { scale(x, out, factor, n); }
+extern "C" __global__ void scale_f32(const float* x, float* out, float factor, long n) { scale(x, out, factor, n); }
+
+// activation 0: silu, 1: gelu (tanh approximation).
+template <typename T> __device__ void gated(const T* gate, const T* up, T* out, int activation, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        float g = load_as_float(gate, i), a;
+        if (activation == 0) {
+            a = g / (1.f + expf(-g));
+        } else {
+            float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+            a = 0.5f * g * (1.f + tanhf(inner));
+        }
+        store_float(out, i, a * load_as_float(up, i));
+    }
+}
+extern "C" __global__ void gated_bf16(const bf16* gate, const bf16* up, bf16* out, int activation, long n) { gated(gate, up, out, activation, n); }
+extern "C" __global__ void gated_f32(const float* gate, const float* up, float* out, int activation, long n) { gated(gate, up, out, activation, n); }

@@ -1,0 +1,13 @@
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight   x, out [R, C]; weight [C]; one block per row,
+// f32 accumulation. out may alias x.
+template <typename T> __device__ void rms_norm(const T* x, const T* weight, T* out, int columns, float epsilon) {
+    long row = blockIdx.x;
+    const T* in = x + row * columns;
+    float sum = 0.f;
+    for (int c = threadIdx.x; c < columns; c += blockDim.x) { float v = load_as_float(in, c); sum += v * v; }
+    float inverse = rsqrtf(block_sum(sum) / columns + epsilon);
+    T* to = out + row * columns;
+    for (int c = threadIdx.x; c < columns; c += blockDim.x) store_float(to, c, load_as_float(in, c) * inverse * load_as_float(weight, c));
+}
+extern "C" __global__ void rms_norm_bf16(const bf16* x, const bf16* weight, bf16* out, int columns, float epsilon) { rms_norm(x, weight, out, columns, epsilon); }
+extern "C" __global__ void rms_norm_f32(const float* x, const float* weight, float* out, int columns, float epsilon) { rms_norm(x, weight, out, columns, epsilon); }
