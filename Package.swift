@@ -25,6 +25,13 @@ let package = Package(
         .target(name: "LMCPUKernels", cSettings: kernelCFlags),
         .target(name: "LMCPU", dependencies: ["LMTensor", "LMCPUKernels"]),
         .target(name: "LMModels", dependencies: ["LMTensor"]),
+        // NVIDIA GPUs: the driver, NVRTC and cuBLASLt found with dlopen at run time; kernels are
+        // CUDA C++ carried in the binary and compiled on first use (cached on disk).
+        .target(name: "LMCUDA", dependencies: ["LMTensor"],
+                resources: ["common.cuh", "elementwise.cu", "gather_rows.cu", "rms_norm.cu", "rope.cu", "write_kv.cu",
+                            "paged_attention.cu", "argmax.cu", "bias.cu", "copy.cu"].map { .embedInCode("Kernels/" + $0) }),
+        // Checks any backend's ops against a reference backend on random inputs (tests and `peregrine check-backend`).
+        .target(name: "LMBackendConformance", dependencies: ["LMTensor"]),
         .target(name: "LMTokenizers"),
         .target(name: "LMEngine", dependencies: [
             "LMModels", "LMTokenizers", "LMTensor",
@@ -46,13 +53,14 @@ let package = Package(
         .executableTarget(
             name: "peregrine",
             dependencies: [
-                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine", "LMServer", "LMBench",
+                "LMTensor", "LMCPU", "LMModels", "LMTokenizers", "LMEngine", "LMServer", "LMBench", "LMCUDA", "LMBackendConformance",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.embedInCode("Resources/fetch_default_model.py")]
         ),
         .testTarget(name: "LMCPUTests", dependencies: ["LMCPU", "LMTensor", "LMCPUKernels"], exclude: ["Vectors"]),
+        .testTarget(name: "LMCUDATests", dependencies: ["LMCUDA", "LMCPU", "LMTensor", "LMBackendConformance", "LMModels"]),
         .testTarget(name: "LMModelsTests", dependencies: ["LMModels", "LMCPU", "LMTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "LMTokenizersTests", dependencies: ["LMTokenizers", "LMEngine", "LMModels"], exclude: ["Vectors"]),
         .testTarget(name: "LMEngineTests", dependencies: [

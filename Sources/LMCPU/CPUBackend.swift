@@ -94,6 +94,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// A host tensor of any weight type (float or GGUF block-quantized) as f32 values, with the
+    /// reference dequantizers; other backends load quantized checkpoints through this.
+    public func dequantize(_ host: HostTensor) -> [Float] {
+        [Float](unsafeUninitializedCapacity: host.shape.elementCount) { buffer, initialized in
+            convertToFloat(host.bytes.baseAddress!, dtype: host.dtype, count: host.shape.elementCount, into: buffer.baseAddress!)
+            initialized = host.shape.elementCount
+        }
+    }
+
     /// Widens or dequantizes `count` values (whole blocks) of a weight type to f32.
     func convertToFloat(_ source: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>) {
         kernels.dequantize_row(dtype.weightType, source, out, Int64(count))

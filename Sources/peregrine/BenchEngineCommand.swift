@@ -96,7 +96,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
             return n
         }
         let backend = try backendOptions.makeBackend()
-        let loaded = try ModelLoader.load(path: model ?? DefaultModel.resolve(), backend: backend)
+        let path = try model ?? DefaultModel.resolve()
+        try BackendOptions.checkSupported(try ModelLoader.inspect(path: path).1, on: backend)
+        let loaded = try ModelLoader.load(path: path, backend: backend)
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
         print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, greedy; "
               + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\n")
@@ -107,6 +109,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             config.scheduler.maxNumBatchedTokens = 2048
             config.prefixCaching = false
             config.asyncScheduling = !syncScheduling
+            config.kvCacheBytes = try backendOptions.kvCacheBytes(for: backend)
             let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
             let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize)
             engine.shutdown()

@@ -15,7 +15,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
-        let backend = try backendOptions.makeBackend()
+        let backend = try backendOptions.makeCPUBackend()
         print("device: \(backend.name) on \(CPUInfo.modelName)")
         let bandwidth = MemoryBandwidth.measure(backend: backend).readBytesPerSecond
         let flops = ComputeCeiling.measure(backend: backend)

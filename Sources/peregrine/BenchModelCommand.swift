@@ -1,5 +1,6 @@
 import ArgumentParser
 import LMCPU
+import LMCUDA
 import LMModels
 import LMTensor
 
@@ -42,11 +43,22 @@ struct BenchModelCommand: ParsableCommand {
     func run() throws {
         let backend = try backendOptions.makeBackend()
         print("device: \(backend.name) on \(CPUInfo.modelName)")
-        let ceiling = MemoryBandwidth.measure(backend: backend)
-        print("memory bandwidth (measured, 1 GiB buffer): read \(format(ceiling.readBytesPerSecond / 1e9, decimals: 1)) GB/s, copy \(format(ceiling.copyBytesPerSecond / 1e9, decimals: 1)) GB/s")
+        let ceilingBytesPerSecond: Double
+        if let cpu = backend as? CPUBackend {
+            let ceiling = MemoryBandwidth.measure(backend: cpu)
+            ceilingBytesPerSecond = ceiling.readBytesPerSecond
+            print("memory bandwidth (measured, 1 GiB buffer): read \(format(ceiling.readBytesPerSecond / 1e9, decimals: 1)) GB/s, copy \(format(ceiling.copyBytesPerSecond / 1e9, decimals: 1)) GB/s")
+        } else if let cuda = backend as? CUDABackend {
+            let ceiling = try CUDABandwidth.measure(cuda.device)
+            ceilingBytesPerSecond = max(ceiling.memcpy, ceiling.kernel)
+            print("device memory bandwidth (measured, 2 GiB device-to-device copy, read + written): memcpy \(format(ceiling.memcpy / 1e9, decimals: 0)) GB/s, "
+                  + "copy kernel \(format(ceiling.kernel / 1e9, decimals: 0)) GB/s")
+        } else {
+            ceilingBytesPerSecond = .nan
+        }
         print("prefill: one \(promptTokens)-token step; decode: \(decodeTokens) tokens one at a time from a 1-token prompt (as llama-bench pp/tg); capped to a model's context; best of \(repeats)\n")
 
-        var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of read BW"])
+        var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of BW ceiling"])
         var targets: [(String, () throws -> DecoderModel)] = model.map { path in
             (path.split(separator: "/").last.map(String.init) ?? path, { try ModelLoader.load(path: path, backend: backend).model })
         }
@@ -67,7 +79,7 @@ struct BenchModelCommand: ParsableCommand {
             table.rows.append([label, formatCount(model.spec.parameterCount), formatBytes(model.weightBytesPerToken),
                                format(result.prefill, decimals: 1), format(result.decode, decimals: 1),
                                format(perToken * 1000, decimals: 2), format(bytes / perToken / 1e9, decimals: 1),
-                               format(100 * bytes / perToken / ceiling.readBytesPerSecond, decimals: 0) + "%"])
+                               format(100 * bytes / perToken / ceilingBytesPerSecond, decimals: 0) + "%"])
         }
         print(table.render())
     }

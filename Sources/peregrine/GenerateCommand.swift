@@ -75,6 +75,7 @@ struct GenerateCommand: ParsableCommand {
         }
         guard !prompt.isEmpty else { throw CLIError("the prompt is empty after tokenization") }
         let backend = try backendOptions.makeBackend()
+        try BackendOptions.checkSupported(try ModelLoader.inspect(path: path).1, on: backend)
         let loaded = try ModelLoader.load(path: path, backend: backend)
         let limit = loaded.spec.maxPositions
         guard prompt.count + maxTokens <= limit else {

@@ -6,5 +6,5 @@ struct Peregrine: AsyncParsableCommand {
         commandName: "peregrine",
         abstract: "Peregrine: an LLM inference and serving engine.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, GenerateCommand.self, TokenizeCommand.self, TemplateCommand.self, InfoCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, GenerateCommand.self, TokenizeCommand.self, TemplateCommand.self, InfoCommand.self, BenchCommand.self, CheckBackendCommand.self])
 }

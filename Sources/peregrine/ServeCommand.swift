@@ -19,9 +19,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).")
     var port = 8000
 
-    @Option(help: "Where the model runs: auto, cpu or cuda.")
-    var device = "auto"
-
     @Option(help: "The model's name in the API (default: the model folder or file name).")
     var servedModelName: String?
 
@@ -50,7 +47,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
-        guard ["auto", "cpu", "cuda"].contains(device) else { throw ValidationError("--device must be auto, cpu or cuda, got \(device)") }
         guard maxNumSeqs >= 1 else { throw ValidationError("--max-num-seqs must be at least 1") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative") }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1") }
@@ -59,7 +55,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if device == "cuda" { throw CLIError("--device cuda: this build has no CUDA backend yet; use --device cpu") }
         let metrics = OpenAIServer.bootstrapMetrics()   // before the engine creates its metrics
         let path = try model ?? DefaultModel.resolve()
         let backend = try backendOptions.makeBackend()
@@ -73,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Loads the model and its tokenizer and starts the engine behind the API.
     func load(path: String, backend: any Backend) throws -> OpenAIService {
+        try BackendOptions.checkSupported(try ModelLoader.inspect(path: path).1, on: backend)
         let loaded = try ModelLoader.load(path: path, backend: backend)
         let tokenizer = try TokenizerLoader.load(path: path)
         let template: ChatTemplate? = chatTemplate != nil || tokenizer.configuration.chatTemplate != nil
@@ -85,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.scheduler.maxModelLen = maxModelLen ?? contextLimit
         config.scheduler.maxNumSeqs = maxNumSeqs
         config.scheduler.maxWaiting = maxQueue
+        config.kvCacheBytes = try backendOptions.kvCacheBytes(for: backend)
         let name = servedModelName ?? String(path.split(separator: "/").last ?? "model")
         config.modelName = name
         let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)

@@ -4,7 +4,7 @@
 //   sliding window W only j > p - W); token_tables [T]: row of block_tables for its sequence;
 //   block_tables [S, max_blocks].
 // Grid (T, Hq), 4 warps per block: each warp walks every 4th key with an online softmax, lanes
-// own D/32 dims each; the warps merge at the end. D <= 256, a multiple of 32.
+// own dims lane, lane + 32, ...; the warps merge at the end. D <= 256.
 #define WARPS 4
 #define MAX_PER_LANE 8
 
@@ -15,14 +15,14 @@ template <typename T> __device__ void paged_attention(
 {
     int t = blockIdx.x, h = blockIdx.y;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int per_lane = dim / 32;
+    int per_lane = (dim + 31) / 32;
     int kv_head = h / (q_heads / kv_heads);
     int position = token_positions[t];
     const int* table = block_tables + (long)token_tables[t] * max_blocks;
     const T* q = query + ((long)t * q_heads + h) * dim;
     float qv[MAX_PER_LANE], acc[MAX_PER_LANE];
     #pragma unroll
-    for (int i = 0; i < MAX_PER_LANE; i++) { qv[i] = i < per_lane ? load_as_float(q, lane + 32 * i) * scale : 0.f; acc[i] = 0.f; }
+    for (int i = 0; i < MAX_PER_LANE; i++) { qv[i] = lane + 32 * i < dim ? load_as_float(q, lane + 32 * i) * scale : 0.f; acc[i] = 0.f; }
     float m = NEG_INF, l = 0.f;
     int first = window > 0 ? max(0, position - window + 1) : 0;
     for (int j = first + warp; j <= position; j += WARPS) {
@@ -30,21 +30,21 @@ template <typename T> __device__ void paged_attention(
         const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
         float dot = 0.f;
         #pragma unroll
-        for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane) dot += qv[i] * load_as_float(k, lane + 32 * i);
+        for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane && lane + 32 * i < dim) dot += qv[i] * load_as_float(k, lane + 32 * i);
         float s = warp_sum(dot);
         float m_new = fmaxf(m, s);
         float correction = __expf(m - m_new), p = __expf(s - m_new);
         l = l * correction + p;
         const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
         #pragma unroll
-        for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane) acc[i] = acc[i] * correction + p * load_as_float(v, lane + 32 * i);
+        for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane && lane + 32 * i < dim) acc[i] = acc[i] * correction + p * load_as_float(v, lane + 32 * i);
         m = m_new;
     }
     __shared__ float warp_m[WARPS], warp_l[WARPS];
     __shared__ float warp_acc[WARPS][256];
     if (lane == 0) { warp_m[warp] = m; warp_l[warp] = l; }
     #pragma unroll
-    for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane) warp_acc[warp][lane + 32 * i] = acc[i];
+    for (int i = 0; i < MAX_PER_LANE; i++) if (i < per_lane && lane + 32 * i < dim) warp_acc[warp][lane + 32 * i] = acc[i];
     __syncthreads();
     float total_m = NEG_INF;
     for (int w = 0; w < WARPS; w++) total_m = fmaxf(total_m, warp_m[w]);

@@ -1,0 +1,140 @@
+import LMTensor
+
+extension BackendConformance {
+    mutating func gatherRows(rows: Int, columns: Int) throws -> ConformanceResult {
+        let sourceRows = 50
+        let source = try pair(representable(random.values(sourceRows * columns)), Shape(sourceRows, columns))
+        let indices = try indexPair((0..<rows).map { _ in Int32(random.index(below: sourceRows)) })
+        let out = try outputs(Shape(rows, columns))
+        reference.gatherRows(source.0, indices: indices.0, out: out.0)
+        candidate.gatherRows(source.1, indices: indices.1, out: out.1)
+        return compare("gatherRows", "[\(sourceRows), \(columns)] -> [\(rows), \(columns)]", out, bound: 0)
+    }
+
+    mutating func rmsNorm(rows: Int, columns: Int) throws -> ConformanceResult {
+        let x = try pair(representable(random.values(rows * columns, scale: 3)), Shape(rows, columns))
+        let w = try weight(representable(random.values(columns)), Shape(columns))
+        let out = try outputs(Shape(rows, columns))
+        reference.rmsNorm(x.0, weight: w.0, epsilon: 1e-5, out: out.0)
+        candidate.rmsNorm(x.1, weight: w.1, epsilon: 1e-5, out: out.1)
+        return compare("rmsNorm", "[\(rows), \(columns)]", out)
+    }
+
+    mutating func elementwise(rows: Int, columns: Int) throws -> ConformanceResult {
+        let shape = Shape(rows, columns)
+        let a = try pair(representable(random.values(rows * columns)), shape), b = try pair(representable(random.values(rows * columns)), shape)
+        let out = try outputs(shape)
+        reference.add(a.0, b.0, out: out.0)
+        candidate.add(a.1, b.1, out: out.1)
+        reference.scale(out.0, by: 0.37, out: out.0)
+        candidate.scale(out.1, by: 0.37, out: out.1)
+        return compare("add + scale", "[\(rows), \(columns)]", out)
+    }
+
+    mutating func gated(rows: Int, columns: Int) throws -> [ConformanceResult] {
+        var results: [ConformanceResult] = []
+        for activation in [Activation.silu, .geluTanh] {
+            let shape = Shape(rows, columns)
+            let gate = try pair(representable(random.values(rows * columns, scale: 4)), shape)
+            let up = try pair(representable(random.values(rows * columns)), shape)
+            let out = try outputs(shape)
+            reference.gatedActivation(activation, gate: gate.0, up: up.0, out: out.0)
+            candidate.gatedActivation(activation, gate: gate.1, up: up.1, out: out.1)
+            results.append(compare("gatedActivation \(activation.rawValue)", "[\(rows), \(columns)]", out))
+        }
+        return results
+    }
+
+    mutating func linear(tokens: Int, inputs: Int, outputs n: Int, bias: Bool, output: DType) throws -> ConformanceResult {
+        let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
+        let w = try weight(representable(random.values(n * inputs, scale: 1 / Float(inputs).squareRoot())), Shape(n, inputs))
+        let b = bias ? try weight(representable(random.values(n)), Shape(n)) : nil
+        let out = try outputs(Shape(tokens, n), dtype: output == .f32 ? .f32 : nil)
+        reference.linear(x.0, weight: w.0, bias: b?.0, out: out.0)
+        candidate.linear(x.1, weight: w.1, bias: b?.1, out: out.1)
+        return compare("linear\(bias ? " + bias" : "")\(output == .f32 ? " -> f32" : "")", "[\(tokens), \(inputs)] x [\(n), \(inputs)]ᵀ", out)
+    }
+
+    mutating func rope(tokens: Int, heads: Int, dim: Int, rotary: Int, style: RopeStyle) throws -> ConformanceResult {
+        let positions = try indexPair((0..<tokens).map { _ in Int32(random.index(below: 8192)) })
+        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
+        let inverse = try pair(frequencies, Shape(rotary / 2), dtype: .f32)
+        let cos = try outputs(Shape(tokens, rotary / 2), dtype: .f32), sin = try outputs(Shape(tokens, rotary / 2), dtype: .f32)
+        reference.ropeAngles(positions: positions.0, inverseFrequencies: inverse.0, cos: cos.0, sin: sin.0)
+        candidate.ropeAngles(positions: positions.1, inverseFrequencies: inverse.1, cos: cos.1, sin: sin.1)
+        let angles = compare("ropeAngles", "[\(tokens), \(rotary / 2)]", cos, bound: 1e-4)
+        guard angles.passed else { return angles }
+        let x = try pair(representable(random.values(tokens * heads * dim)), Shape(tokens, heads, dim))
+        reference.rope(x.0, cos: cos.0, sin: sin.0, rotaryDim: rotary, style: style)
+        candidate.rope(x.1, cos: cos.1, sin: sin.1, rotaryDim: rotary, style: style)
+        return compare("rope \(style)", "[\(tokens), \(heads), \(dim)] rot \(rotary)", x)
+    }
+
+    /// Writes every sequence's cached prefix, then one step's new tokens, and attends.
+    mutating func attention(qHeads: Int, kvHeads: Int, dim: Int, blockSize: Int, window: Int?,
+                            sequences: [(cached: Int, new: Int)]) throws -> ConformanceResult {
+        let blocksPerSequence = sequences.map { ($0.cached + $0.new + blockSize - 1) / blockSize }
+        let blockCount = blocksPerSequence.reduce(0, +) + 3
+        // Scatter each sequence's blocks over the pool in a shuffled order.
+        var free = Array(0..<Int32(blockCount))
+        for i in stride(from: free.count - 1, to: 0, by: -1) { free.swapAt(i, random.index(below: i + 1)) }
+        let tables: [[Int32]] = blocksPerSequence.map { count in (0..<count).map { _ in free.removeLast() } }
+        let layout = Shape(blockCount, blockSize, kvHeads, dim)
+        let keys = try outputs(layout), values = try outputs(layout)
+        let cache = (LayerKVCache(key: keys.0, value: values.0), LayerKVCache(key: keys.1, value: values.1))
+        func slots(_ table: [Int32], _ positions: Range<Int>) -> [Int32] {
+            positions.map { table[$0 / blockSize] * Int32(blockSize) + Int32($0 % blockSize) }
+        }
+        func write(_ spans: [SequenceSpan], _ slotMapping: [Int32]) throws {
+            let t = slotMapping.count
+            let k = try pair(representable(random.values(t * kvHeads * dim)), Shape(t, kvHeads, dim))
+            let v = try pair(representable(random.values(t * kvHeads * dim)), Shape(t, kvHeads, dim))
+            let batch = AttentionBatch(sequences: spans, slotMapping: slotMapping, blockSize: blockSize)
+            reference.writeKV(key: k.0, value: v.0, cache: cache.0, batch: batch)
+            candidate.writeKV(key: k.1, value: v.1, cache: cache.1, batch: batch)
+        }
+        // The cached prefixes, as earlier steps would have written them.
+        var prefixSpans: [SequenceSpan] = [], prefixSlots: [Int32] = []
+        for (s, sequence) in sequences.enumerated() where sequence.cached > 0 {
+            prefixSpans.append(SequenceSpan(queryStart: prefixSlots.count, queryCount: sequence.cached, contextLength: sequence.cached, blockTable: tables[s]))
+            prefixSlots += slots(tables[s], 0..<sequence.cached)
+        }
+        if !prefixSlots.isEmpty { try write(prefixSpans, prefixSlots) }
+        // This step: new tokens of every sequence, written then attended.
+        var spans: [SequenceSpan] = [], stepSlots: [Int32] = []
+        for (s, sequence) in sequences.enumerated() {
+            spans.append(SequenceSpan(queryStart: stepSlots.count, queryCount: sequence.new, contextLength: sequence.cached + sequence.new, blockTable: tables[s]))
+            stepSlots += slots(tables[s], sequence.cached..<(sequence.cached + sequence.new))
+        }
+        try write(spans, stepSlots)
+        let t = stepSlots.count
+        let batch = AttentionBatch(sequences: spans, slotMapping: stepSlots, blockSize: blockSize)
+        let query = try pair(representable(random.values(t * qHeads * dim, scale: 2)), Shape(t, qHeads, dim))
+        let out = try outputs(Shape(t, qHeads, dim))
+        let scale = 1 / Float(dim).squareRoot()
+        reference.attention(query: query.0, cache: cache.0, batch: batch, scale: scale, slidingWindow: window, out: out.0)
+        candidate.attention(query: query.1, cache: cache.1, batch: batch, scale: scale, slidingWindow: window, out: out.1)
+        let description = sequences.map { "\($0.cached)+\($0.new)" }.joined(separator: ",")
+        return compare("attention\(window.map { " window \($0)" } ?? "")", "Hq \(qHeads) Hkv \(kvHeads) D \(dim) seqs \(description)", out)
+    }
+
+    mutating func argmax(rows: Int, columns: Int) throws -> ConformanceResult {
+        // Distinct values (a random permutation of a grid), so the answer is unique.
+        var values: [Float] = []
+        for _ in 0..<rows {
+            var row = (0..<columns).map { Float($0) / Float(columns) }
+            for i in stride(from: columns - 1, to: 0, by: -1) { row.swapAt(i, random.index(below: i + 1)) }
+            values += row
+        }
+        let x = try pair(values, Shape(rows, columns), dtype: .f32)
+        let expected = reference.argmax(x.0), actual = candidate.argmax(x.1)
+        let wrong = zip(expected, actual).filter { $0 != $1 }.count
+        return ConformanceResult(op: "argmax", shape: "[\(rows), \(columns)]", relativeError: Double(wrong), bound: 0, poisoned: 0)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

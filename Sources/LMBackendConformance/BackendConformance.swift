@@ -1,0 +1,103 @@
+import LMTensor
+
+/// Checks a backend's ops against a reference backend (the CPU) on fresh random inputs at
+/// several shapes, as llama.cpp's test-backend-ops does: both get identical inputs (rounded to
+/// the candidate's activation dtype first), the candidate's outputs are poisoned (NaN) before
+/// each op so unwritten elements fail, and outputs are compared by relative L2 error within a
+/// bound for the candidate's dtype (bf16: 1e-2, f32: 1e-4).
+public struct BackendConformance {
+    public let reference: any Backend
+    public let candidate: any Backend
+    var random: ConformanceRandom
+
+    public init(reference: any Backend, candidate: any Backend, seed: UInt64 = 1) {
+        self.reference = reference
+        self.candidate = candidate
+        random = ConformanceRandom(state: seed)
+    }
+
+    var bound: Double { candidate.activationDType == .f32 ? 1e-4 : 1e-2 }
+
+    /// Runs every case; never stops at the first failure.
+    public mutating func run() throws -> [ConformanceResult] {
+        var results: [ConformanceResult] = []
+        for (rows, columns) in [(1, 64), (7, 576), (33, 4096)] {
+            results.append(try gatherRows(rows: rows, columns: columns))
+            results.append(try rmsNorm(rows: rows, columns: columns))
+            results.append(try elementwise(rows: rows, columns: columns))
+            results.append(contentsOf: try gated(rows: rows, columns: columns))
+        }
+        for (t, k, n, bias) in [(1, 64, 96, false), (5, 576, 192, true), (64, 1024, 4096, false), (17, 4096, 512, true)] {
+            results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
+        }
+        results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
+        for (tokens, heads, dim, rotary, style) in [(5, 4, 64, 64, RopeStyle.neox), (9, 8, 128, 128, .interleaved), (3, 2, 128, 64, .neox)] {
+            results.append(try rope(tokens: tokens, heads: heads, dim: dim, rotary: rotary, style: style))
+        }
+        results.append(try attention(qHeads: 4, kvHeads: 2, dim: 64, blockSize: 4, window: nil,
+                                     sequences: [(cached: 0, new: 7), (cached: 13, new: 1), (cached: 5, new: 4)]))
+        results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: nil,
+                                     sequences: [(cached: 300, new: 1), (cached: 0, new: 40), (cached: 70, new: 1), (cached: 1000, new: 1)]))
+        results.append(try attention(qHeads: 8, kvHeads: 8, dim: 256, blockSize: 16, window: 24,
+                                     sequences: [(cached: 40, new: 3), (cached: 0, new: 30)]))
+        results.append(try argmax(rows: 5, columns: 32000))
+        return results
+    }
+
+    // MARK: Helpers
+
+    /// Values as the candidate stores them (bf16-rounded for bf16 backends), so both backends see the same inputs.
+    func representable(_ values: [Float]) -> [Float] {
+        candidate.activationDType == .bf16 ? values.map(Self.roundToBFloat16) : values
+    }
+
+    static func roundToBFloat16(_ value: Float) -> Float {
+        let bits = value.bitPattern
+        return Float(bitPattern: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000)
+    }
+
+    /// A tensor on each backend holding `values` (activation dtype unless given).
+    func pair(_ values: [Float], _ shape: Shape, dtype: DType? = nil) throws -> (Tensor, Tensor) {
+        let r = try reference.allocate(shape, dtype: dtype ?? reference.activationDType)
+        let c = try candidate.allocate(shape, dtype: dtype ?? candidate.activationDType)
+        reference.upload(values, to: r)
+        candidate.upload(values, to: c)
+        return (r, c)
+    }
+
+    func indexPair(_ values: [Int32]) throws -> (Tensor, Tensor) {
+        let r = try reference.allocate(Shape(values.count), dtype: .i32), c = try candidate.allocate(Shape(values.count), dtype: .i32)
+        reference.upload(values, to: r)
+        candidate.upload(values, to: c)
+        return (r, c)
+    }
+
+    /// A weight on each backend, loaded as a checkpoint's f32 tensor would be.
+    func weight(_ values: [Float], _ shape: Shape) throws -> (Tensor, Tensor) {
+        let allocation = HostAllocation(byteCount: values.count * 4)
+        values.withUnsafeBytes { allocation.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let host = HostTensor(name: "w", dtype: .f32, shape: shape, bytes: allocation.bytes, owner: allocation)
+        return (try reference.loadWeight(host), try candidate.loadWeight(host))
+    }
+
+    /// An output on each backend; the candidate's is filled with NaN.
+    func outputs(_ shape: Shape, dtype: DType? = nil) throws -> (Tensor, Tensor) {
+        let r = try reference.allocate(shape, dtype: dtype ?? reference.activationDType)
+        let c = try candidate.allocate(shape, dtype: dtype ?? candidate.activationDType)
+        reference.upload([Float](repeating: 0, count: shape.elementCount), to: r)
+        candidate.upload([Float](repeating: .nan, count: shape.elementCount), to: c)
+        return (r, c)
+    }
+
+    func compare(_ op: String, _ shape: String, _ pair: (Tensor, Tensor), bound: Double? = nil) -> ConformanceResult {
+        let expected = reference.download(pair.0), actual = candidate.download(pair.1)
+        var difference = 0.0, norm = 0.0, poisoned = 0
+        for (e, a) in zip(expected, actual) {
+            if a.isNaN { poisoned += 1; continue }
+            difference += Double(a - e) * Double(a - e)
+            norm += Double(e) * Double(e)
+        }
+        let relative = norm > 0 ? (difference / norm).squareRoot() : difference.squareRoot()
+        return ConformanceResult(op: op, shape: shape, relativeError: relative, bound: bound ?? self.bound, poisoned: poisoned)
+    }
+}

@@ -1,0 +1,102 @@
+import LMTensor
+
+extension CUDABackend {
+    public func gatherRows(_ source: Tensor, indices: Tensor, out: Tensor) {
+        let rows = indices.elementCount, columns = source.shape[1]
+        launch(.gatherRows, "gather_rows_" + suffix(source.dtype), grid: (rows, 1, 1), block: 256) { a in
+            a.add(source.address); a.add(indices.address); a.add(out.address); a.add(Int32(columns))
+        }
+    }
+
+    public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
+        let rows = x.shape[0], columns = x.elementCount / max(rows, 1)
+        precondition(weight.dtype == x.dtype, "rmsNorm of \(x.dtype) rows with a \(weight.dtype) weight")
+        launch(.rmsNorm, "rms_norm_" + suffix(x.dtype), grid: (rows, 1, 1), block: columns >= 1024 ? 1024 : max(32, (columns + 31) / 32 * 32)) { a in
+            a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(columns)); a.add(epsilon)
+        }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
+        let n = out.elementCount
+        launch(.elementwise, "add_" + suffix(out.dtype), grid: (blocks(n), 1, 1), block: 256) { args in
+            args.add(a.address); args.add(b.address); args.add(out.address); args.add(n)
+        }
+    }
+
+    public func scale(_ x: Tensor, by factor: Float, out: Tensor) {
+        let n = out.elementCount
+        launch(.elementwise, "scale_" + suffix(out.dtype), grid: (blocks(n), 1, 1), block: 256) { a in
+            a.add(x.address); a.add(out.address); a.add(factor); a.add(n)
+        }
+    }
+
+    public func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor) {
+        let n = out.elementCount
+        launch(.elementwise, "gated_" + suffix(out.dtype), grid: (blocks(n), 1, 1), block: 256) { a in
+            a.add(gate.address); a.add(up.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1)); a.add(n)
+        }
+    }
+
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
+        precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
+        must { () throws(CUDAError) in
+            device.makeCurrent()
+            try matmul.multiply(x, weight: weight, out: out)
+        }
+        if let bias {
+            let rows = out.shape[0], columns = out.shape[1]
+            launch(.bias, "add_bias_" + suffix(out.dtype), grid: (blocks(rows * columns), 1, 1), block: 256) { a in
+                a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
+            }
+        }
+    }
+
+    public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
+        for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
+    }
+
+    public func ropeAngles(positions: Tensor, inverseFrequencies: Tensor, cos: Tensor, sin: Tensor) {
+        let tokens = positions.elementCount, half = inverseFrequencies.elementCount
+        launch(.rope, "rope_angles", grid: (blocks(tokens * half), 1, 1), block: 256) { a in
+            a.add(positions.address); a.add(inverseFrequencies.address); a.add(cos.address); a.add(sin.address)
+            a.add(Int32(tokens)); a.add(Int32(half))
+        }
+    }
+
+    public func rope(_ x: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle) {
+        let tokens = x.shape[0], heads = x.shape[1], dim = x.shape[2]
+        let n = tokens * heads * rotaryDim / 2
+        launch(.rope, "rope_" + suffix(x.dtype), grid: ((n + 255) / 256, 1, 1), block: 256) { a in
+            a.add(x.address); a.add(cos.address); a.add(sin.address)
+            a.add(Int32(tokens)); a.add(Int32(heads)); a.add(Int32(dim)); a.add(Int32(rotaryDim)); a.add(Int32(style == .neox ? 0 : 1))
+        }
+    }
+
+    public func writeKV(key: Tensor, value: Tensor, cache: LayerKVCache, batch: AttentionBatch) {
+        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
+        let tokens = key.shape[0], width = key.elementCount / max(tokens, 1)
+        let slots = attentionInputs.tensor("slots", count: tokens)
+        launch(.writeKV, "write_kv_" + suffix(key.dtype), grid: (tokens, 1, 1), block: 256) { a in
+            a.add(key.address); a.add(value.address); a.add(cache.key.address); a.add(cache.value.address); a.add(slots.address); a.add(Int32(width))
+        }
+    }
+
+    public func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float, slidingWindow: Int?, out: Tensor) {
+        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
+        let tokens = query.shape[0], qHeads = query.shape[1], dim = query.shape[2]
+        let kvHeads = cache.key.shape[2], blockSize = cache.key.shape[1]
+        precondition(dim <= 256, "CUDA attention supports head dims up to 256, not \(dim)")
+        let inputs = attentionInputs
+        launch(.pagedAttention, "paged_attention_" + suffix(query.dtype), grid: (tokens, qHeads, 1), block: 128) { a in
+            a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(out.address)
+            a.add(inputs.tensor("positions", count: tokens).address); a.add(inputs.tensor("tokenTables", count: tokens).address)
+            a.add(inputs.tensor("blockTables", count: 1).address); a.add(Int32(inputs.maxBlocks))
+            a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale)
+            a.add(Int32(slidingWindow ?? 0))
+        }
+    }
+
+    public func mixtureOfExperts(_ x: Tensor, routerLogits: Tensor, experts: [ExpertWeights], routing: ExpertRouting, out: Tensor) {
+        fatalError("CUDA: mixture-of-experts models are not supported yet; run them with --device cpu")
+    }
+}

@@ -1,0 +1,140 @@
+import LMTensor
+
+/// The models' ops on an NVIDIA GPU: our kernels (compiled by NVRTC at first use) and
+/// cuBLASLt for the matrix products. Activations and KV caches are bf16; every op is queued on
+/// one stream, so the host returns at once and `download`/`argmax` wait.
+///
+/// Ops cannot throw (the `Backend` protocol is the CPU's); a failed launch after a successful
+/// start means the device is gone or faulted, which no request can recover from, so it stops
+/// the process with the failing call named.
+public final class CUDABackend: Backend, @unchecked Sendable {
+    public let device: CUDADevice
+    let matmul: MatrixMultiplier
+    var attentionInputs: AttentionInputs
+    /// Turns a quantized checkpoint tensor into f32 values (the CPU's reference dequantizers);
+    /// nil refuses quantized weights.
+    let dequantize: (@Sendable (HostTensor) -> [Float])?
+
+    public init(device: CUDADevice, dequantize: (@Sendable (HostTensor) -> [Float])? = nil) throws(CUDAError) {
+        self.device = device
+        self.dequantize = dequantize
+        matmul = try MatrixMultiplier(device: device)
+        attentionInputs = AttentionInputs(device: device)
+        // Compile (or load from the cache) every kernel now, not inside the first request.
+        for module in KernelSource.all { _ = try device.function(module.functions[0], module: module) }
+    }
+
+    /// Opens GPU `ordinal` (errors name what is missing: the driver, a GPU, NVRTC, cuBLASLt).
+    public convenience init(ordinal: Int = 0, environment: [String: String], dequantize: (@Sendable (HostTensor) -> [Float])? = nil) throws(CUDAError) {
+        try self.init(device: CUDADevice(ordinal: ordinal, environment: environment), dequantize: dequantize)
+    }
+
+    public var name: String { "cuda (\(device.name), sm_\(device.architecture))" }
+    public var activationDType: DType { .bf16 }
+
+    // MARK: Memory
+
+    public func allocate(_ shape: Shape, dtype: DType) throws -> Tensor {
+        Tensor(buffer: try CUDABuffer(device: device, byteCount: dtype.byteCount(elements: shape.elementCount)), dtype: dtype, shape: shape)
+    }
+
+    /// Float weights are stored as bf16 (matrices and rank-1 weights alike); quantized ones must
+    /// be dequantized by the loader first.
+    public func loadWeight(_ host: HostTensor) throws -> Tensor {
+        let values: [UInt16]
+        switch host.dtype {
+        case .bf16: values = Array(host.bytes.bindMemory(to: UInt16.self))
+        case .f32: values = host.bytes.bindMemory(to: Float.self).map(BFloat16Conversion.fromFloat)
+        case .f16: values = host.bytes.bindMemory(to: Float16.self).map { BFloat16Conversion.fromFloat(Float($0)) }
+        default:
+            guard let dequantize else { throw CUDAError.unsupported("\(host.name): weights of type \(host.dtype)") }
+            values = dequantize(host).map(BFloat16Conversion.fromFloat)
+        }
+        let tensor = try allocate(host.shape, dtype: .bf16)
+        try copyToDevice(values, tensor)
+        return tensor
+    }
+
+    public func upload(_ values: [Int32], to tensor: Tensor) {
+        precondition(tensor.dtype == .i32 && values.count == tensor.elementCount, "upload of \(values.count) ids into \(tensor.shape) \(tensor.dtype)")
+        must { () throws(CUDAError) in try copyToDevice(values, tensor) }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) {
+        precondition(values.count == tensor.elementCount, "upload of \(values.count) floats into \(tensor.shape)")
+        switch tensor.dtype {
+        case .f32: must { () throws(CUDAError) in try copyToDevice(values, tensor) }
+        case .bf16: must { () throws(CUDAError) in try copyToDevice(values.map(BFloat16Conversion.fromFloat), tensor) }
+        default: preconditionFailure("upload of floats into a \(tensor.dtype) tensor")
+        }
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] {
+        switch tensor.dtype {
+        case .f32: return must { () throws(CUDAError) in try copyToHost(tensor, as: Float.self) }
+        case .bf16: return must { () throws(CUDAError) in try copyToHost(tensor, as: UInt16.self) }.map(BFloat16Conversion.toFloat)
+        case .i32: return must { () throws(CUDAError) in try copyToHost(tensor, as: Int32.self) }.map(Float.init)
+        default: preconditionFailure("download of a \(tensor.dtype) tensor")
+        }
+    }
+
+    public func argmax(_ x: Tensor) -> [Int32] {
+        let rows = x.shape[0], columns = x.shape[1]
+        precondition(x.dtype == .f32, "argmax of \(x.dtype) logits")
+        let out = must { () throws(CUDAError) in try attentionInputs.scratchIndices(count: rows) }
+        launch(.argmax, "argmax_f32", grid: (rows, 1, 1), block: 1024) { a in
+            a.add(x.address); a.add(out.address); a.add(Int32(columns))
+        }
+        return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
+    }
+
+    // MARK: Transfers
+
+    func copyToDevice<T>(_ values: [T], _ tensor: Tensor) throws(CUDAError) {
+        precondition(values.count * MemoryLayout<T>.stride == tensor.byteCount, "copy of \(values.count) values into \(tensor.byteCount) bytes")
+        device.makeCurrent()
+        let result = values.withUnsafeBytes { device.driver.cuMemcpyHtoDAsync(tensor.address, $0.baseAddress, $0.count, device.stream) }
+        try device.driver.check(result, "cuMemcpyHtoDAsync(\(tensor.byteCount) bytes)")
+    }
+
+    func copyToHost<T>(_ tensor: Tensor, as type: T.Type) throws(CUDAError) -> [T] {
+        device.makeCurrent()
+        let count = tensor.byteCount / MemoryLayout<T>.stride
+        var values = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        let result = values.withUnsafeMutableBytes { device.driver.cuMemcpyDtoHAsync($0.baseAddress, tensor.address, $0.count, device.stream) }
+        try device.driver.check(result, "cuMemcpyDtoHAsync(\(tensor.byteCount) bytes)")
+        try device.synchronize()
+        return values
+    }
+
+    // MARK: Launching
+
+    /// Runs a call that only fails when the device does (see the type's comment).
+    @discardableResult
+    func must<T>(_ body: () throws(CUDAError) -> T) -> T {
+        do { return try body() } catch { fatalError("\(error)") }
+    }
+
+    /// Launches kernel `function` of `module` with the arguments `fill` adds.
+    func launch(_ module: KernelSource, _ function: String, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0,
+                _ fill: (inout KernelArguments) -> Void) {
+        must { () throws(CUDAError) in
+            device.makeCurrent()
+            var arguments = KernelArguments()
+            fill(&arguments)
+            try device.launch(try device.function(function, module: module), grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
+        }
+    }
+
+    /// Blocks for a grid-stride loop over `n` elements.
+    func blocks(_ n: Int, threads: Int = 256) -> Int { max(1, min((n + threads - 1) / threads, device.multiprocessors * 16)) }
+
+    /// "bf16" or "f32": the suffix of a kernel's instance for `dtype`.
+    func suffix(_ dtype: DType) -> String {
+        switch dtype {
+        case .bf16: "bf16"
+        case .f32: "f32"
+        default: preconditionFailure("no CUDA kernel for \(dtype) tensors")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// One `.cu` file carried inside the binary, compiled with the shared prelude (`common.cuh`).
+struct KernelSource: Sendable {
+    let name: String
+    let source: String
+    /// Its `extern "C" __global__` kernels, read from the source.
+    let functions: [String]
+
+    init(name: String, bytes: [UInt8]) {
+        self.name = name
+        source = String(decoding: bytes, as: UTF8.self)
+        functions = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { rest in
+            rest.split(separator: "(", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    var fullSource: String { String(decoding: PackageResources.common_cuh, as: UTF8.self) + "\n" + source }
+
+    static let elementwise = KernelSource(name: "elementwise", bytes: PackageResources.elementwise_cu)
+    static let gatherRows = KernelSource(name: "gather_rows", bytes: PackageResources.gather_rows_cu)
+    static let rmsNorm = KernelSource(name: "rms_norm", bytes: PackageResources.rms_norm_cu)
+    static let rope = KernelSource(name: "rope", bytes: PackageResources.rope_cu)
+    static let writeKV = KernelSource(name: "write_kv", bytes: PackageResources.write_kv_cu)
+    static let pagedAttention = KernelSource(name: "paged_attention", bytes: PackageResources.paged_attention_cu)
+    static let argmax = KernelSource(name: "argmax", bytes: PackageResources.argmax_cu)
+    static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
+    static let copy = KernelSource(name: "copy", bytes: PackageResources.copy_cu)
+
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedAttention, argmax, bias, copy]
+}
+
+import Foundation
