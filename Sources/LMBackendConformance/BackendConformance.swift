@@ -40,6 +40,13 @@ public struct BackendConformance {
                                      sequences: [(cached: 300, new: 1), (cached: 0, new: 40), (cached: 70, new: 1), (cached: 1000, new: 1)]))
         results.append(try attention(qHeads: 8, kvHeads: 8, dim: 256, blockSize: 16, window: 24,
                                      sequences: [(cached: 40, new: 3), (cached: 0, new: 30)]))
+        // Decode-only batches (the split-K kernel, GQA 4, contexts up to 3000, with and without a window)
+        // and prefill chunks over several 32-token tiles on top of cached prefixes.
+        let decodes = [(cached: 2999, new: 1), (cached: 0, new: 1), (cached: 17, new: 1), (cached: 600, new: 1), (cached: 1500, new: 1)]
+        results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: nil, sequences: decodes))
+        results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: 100, sequences: decodes))
+        results.append(try attention(qHeads: 16, kvHeads: 2, dim: 64, blockSize: 16, window: nil,
+                                     sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
         results.append(try argmax(rows: 5, columns: 32000))
         return results
     }

@@ -4,12 +4,17 @@ import LMTensor
 /// and attention read the same one) into buffers that grow and are then reused, so the steady
 /// state allocates nothing.
 ///   positions [T], tokenTables [T] (each token's row of blockTables), slots [T],
-///   blockTables [S, maxBlocks].
+///   blockTables [S, maxBlocks]; decodeRows [N]: rows of sequences with one new token (split-K
+///   decode kernel); tiles [n, 2]: (first row, count ≤ 32) of the others (prefill kernel).
 struct AttentionInputs {
     let device: CUDADevice
     private(set) var batch: AttentionBatch?
     private var buffers: [String: CUDABuffer] = [:]
     private(set) var maxBlocks = 1
+    private(set) var decodeCount = 0
+    private(set) var tileCount = 0
+    /// Longest context among the decode tokens (keys the split-K kernel covers).
+    private(set) var decodeContext = 0
 
     init(device: CUDADevice) { self.device = device }
 
@@ -35,7 +40,29 @@ struct AttentionInputs {
         try upload(tokenTables, "tokenTables")
         try upload(batch.slotMapping, "slots")
         try upload(tables, "blockTables")
+        var decodeRows: [Int32] = [], tiles: [Int32] = []
+        decodeContext = 0
+        for sequence in batch.sequences {
+            if sequence.queryCount == 1 {
+                decodeRows.append(Int32(sequence.queryStart))
+                decodeContext = max(decodeContext, sequence.contextLength)
+            } else {
+                for start in stride(from: 0, to: sequence.queryCount, by: 32) {
+                    tiles += [Int32(sequence.queryStart + start), Int32(min(32, sequence.queryCount - start))]
+                }
+            }
+        }
+        decodeCount = decodeRows.count
+        tileCount = tiles.count / 2
+        if !decodeRows.isEmpty { try upload(decodeRows, "decodeRows") }
+        if !tiles.isEmpty { try upload(tiles, "tiles") }
         self.batch = batch
+    }
+
+    /// Scratch of at least `bytes` (split-K partials), reused across steps.
+    mutating func scratch(_ name: String, bytes: Int) throws(CUDAError) -> CUdeviceptr {
+        try reserve(name, bytes: bytes)
+        return buffers[name]!.address
     }
 
     /// A scratch i32 buffer of at least `count` elements (argmax results).

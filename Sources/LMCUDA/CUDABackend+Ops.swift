@@ -81,18 +81,46 @@ extension CUDABackend {
         }
     }
 
+    /// Decode tokens go to the split-K kernel (then a combine), prefill chunks to the tiled one.
     public func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float, slidingWindow: Int?, out: Tensor) {
         must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
         let tokens = query.shape[0], qHeads = query.shape[1], dim = query.shape[2]
         let kvHeads = cache.key.shape[2], blockSize = cache.key.shape[1]
-        precondition(dim <= 256, "CUDA attention supports head dims up to 256, not \(dim)")
-        let inputs = attentionInputs
-        launch(.pagedAttention, "paged_attention_" + suffix(query.dtype), grid: (tokens, qHeads, 1), block: 128) { a in
-            a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(out.address)
-            a.add(inputs.tensor("positions", count: tokens).address); a.add(inputs.tensor("tokenTables", count: tokens).address)
-            a.add(inputs.tensor("blockTables", count: 1).address); a.add(Int32(inputs.maxBlocks))
-            a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale)
-            a.add(Int32(slidingWindow ?? 0))
+        precondition(dim <= 256 && dim % 4 == 0 && qHeads / kvHeads <= 8,
+                     "CUDA attention supports head dims up to 256 (multiples of 4) and up to 8 query heads per KV head")
+        let inputs = attentionInputs, type = suffix(query.dtype), window = Int32(slidingWindow ?? 0)
+        let positions = inputs.tensor("positions", count: tokens).address, tokenTables = inputs.tensor("tokenTables", count: tokens).address
+        let tables = inputs.tensor("blockTables", count: 1).address
+        if inputs.decodeCount > 0 {
+            let n = inputs.decodeCount
+            // Enough splits to give every multiprocessor two blocks, each split at least 256 keys.
+            let splits = max(1, min((inputs.decodeContext + 255) / 256, (2 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
+            let chunk = (inputs.decodeContext + splits - 1) / splits
+            let partials = n * qHeads * splits
+            let (partOut, partMax, partSum) = must { () throws(CUDAError) in
+                (try attentionInputs.scratch("partOut", bytes: partials * dim * 4), try attentionInputs.scratch("partMax", bytes: partials * 4),
+                 try attentionInputs.scratch("partSum", bytes: partials * 4))
+            }
+            let rows = inputs.tensor("decodeRows", count: n).address
+            launch(.pagedDecode, "paged_decode_" + type, grid: (n, kvHeads, splits), block: 128) { a in
+                a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
+                a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
+                a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
+                a.add(Int32(chunk)); a.add(partOut); a.add(partMax); a.add(partSum)
+            }
+            launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in
+                a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(out.address)
+                a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
+            }
+        }
+        if inputs.tileCount > 0 {
+            let shared = (2 * 32 * (dim + 4) + 32 * dim) * 4
+            let tiles = inputs.tensor("tiles", count: 2 * inputs.tileCount).address
+            launch(.pagedPrefill, "paged_prefill_" + type, grid: (inputs.tileCount, qHeads, 1), block: 128, sharedBytes: shared) { a in
+                a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(out.address); a.add(tiles)
+                a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
+                a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
+            }
         }
     }
 

@@ -98,7 +98,7 @@ struct BenchModelCommand: ParsableCommand {
         for _ in 0..<repeats {
             session.reset()
             var start = monotonicSeconds()
-            _ = try session.extend(prompt)
+            _ = model.backend.argmax(try session.extend(prompt))   // argmax waits for the device
             bestPrefill = max(bestPrefill, Double(promptTokens) / (monotonicSeconds() - start))
             session.reset()
             var token = model.backend.argmax(try session.extend([prompt[0]]))[0]

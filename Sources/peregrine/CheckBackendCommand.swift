@@ -3,6 +3,7 @@ import Foundation
 import LMBackendConformance
 import LMCPU
 import LMCUDA
+import LMModels
 import LMTensor
 
 /// `peregrine check-backend`: every op of a backend against the CPU reference on fresh random
@@ -17,6 +18,12 @@ struct CheckBackendCommand: ParsableCommand {
 
     @Option(help: "Seed for the random inputs.")
     var seed: UInt64 = 1
+
+    @Option(help: "Also compare greedy decoding of this model (teacher-forced) on both backends, step by step.")
+    var model: [String] = []
+
+    @Option(help: "Greedy steps per model.")
+    var steps = 32
 
     func validate() throws {
         guard ["cpu", "cuda"].contains(device) else { throw ValidationError("--device must be cpu or cuda, got \(device)") }
@@ -41,6 +48,33 @@ struct CheckBackendCommand: ParsableCommand {
         if let cuda = candidate as? CUDABackend {
             print("kernel modules compiled by NVRTC in this run: \(cuda.device.compiledCount) (0 when the disk cache had them)")
         }
-        if failed > 0 { throw ExitCode(1) }
+        var disagreements = 0
+        for path in model {
+            disagreements += try compareGreedy(path, reference: reference, candidate: candidate)
+        }
+        if failed > 0 || disagreements > 0 { throw ExitCode(1) }
+    }
+
+    /// Prints the per-step agreement of one model; returns the steps whose disagreement bf16
+    /// rounding cannot explain (the candidate picked a token the reference ranks clearly lower).
+    private func compareGreedy(_ path: String, reference: any Backend, candidate: any Backend) throws -> Int {
+        let spec = try ModelLoader.inspect(path: path).1
+        try BackendOptions.checkSupported(spec, on: candidate)
+        let a = try ModelLoader.load(path: path, backend: reference).model, b = try ModelLoader.load(path: path, backend: candidate).model
+        let prompt: [Int32] = [1, 15, 27, 300, 42, 7, 99].map { $0 % Int32(spec.vocabSize) }
+        let result = try GreedyAgreement.run(reference: a, candidate: b, prompt: prompt, steps: steps)
+        let flips = result.filter { !$0.agree }
+        // bf16 carries 8 significant bits: logits of size |x| round by up to |x|·2⁻⁹ at each of
+        // many steps; a pick whose reference logit is within 2% of the logit range is a near tie.
+        let unexplained = flips.filter { $0.candidateShortfall > 0.02 * max($0.referenceGap, 1) }
+        let worst = result.map(\.relativeError).max() ?? 0
+        print("\n\(path.split(separator: "/").last ?? ""): \(result.count) teacher-forced greedy steps, logits rel. error max \(String(format: "%.2e", worst)), "
+              + "\(flips.count) argmax flips" + (flips.isEmpty ? "" : " at positions \(flips.map { String($0.position) }.joined(separator: ", "))"))
+        for flip in flips {
+            print("  position \(flip.position): reference top-2 gap \(String(format: "%.4f", flip.referenceGap)), candidate's pick "
+                  + "\(String(format: "%.4f", flip.candidateShortfall)) below the reference's best")
+        }
+        if !unexplained.isEmpty { print("  FAIL: \(unexplained.count) flips are not near ties") }
+        return unexplained.count
     }
 }

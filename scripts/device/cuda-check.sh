@@ -15,11 +15,25 @@ echo "== check-backend (first start compiles, second reads the cache)"
 $bin check-backend --device cuda 2>&1 | tee "$out/check-backend.txt" | tail -45
 $bin check-backend --device cuda --seed 2 2>&1 | tail -3
 
-echo "== greedy tokens, CPU against CUDA"
-for model in .device-data/*; do
-    [ -f "$model/config.json" ] || continue
+echo "== greedy decoding, CPU (f32) against CUDA (bf16): teacher-forced logits, then free-running tokens"
+python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
+models="$(ls -d .device-data/*/ | grep -v mixtral) /tmp/smollm2-135m"
+$bin check-backend --device cuda $(for m in $models; do echo --model $m; done) --steps 32 2>&1 | sed -n '/teacher-forced/,$p'
+for model in $models; do
     ids="1,15,27,300,42,7,99"
     cpu=$($bin generate --model "$model" --prompt-ids $ids --max-tokens 32 --ignore-eos --device cpu 2>&1 | tail -1)
     gpu=$($bin generate --model "$model" --prompt-ids $ids --max-tokens 32 --ignore-eos --device cuda 2>&1 | tail -1)
-    if [ "$cpu" = "$gpu" ]; then echo "$(basename $model): identical: $gpu"; else echo "$(basename $model): DIFFER"; echo "  cpu  $cpu"; echo "  cuda $gpu"; fi
+    python3 - "$model" "$cpu" "$gpu" <<'PY'
+import sys
+name, a, b = sys.argv[1].rstrip("/").split("/")[-1], sys.argv[2].split(), sys.argv[3].split()
+first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+print(f"{name}: free-running greedy, " + ("identical 32 tokens" if first is None and a == b else f"first divergence at generated token {first}"))
+PY
 done
+
+if [ "${BENCH:-0}" = "1" ]; then
+    echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
+    python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
+    $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee "$out/bench-model.txt"
+    $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
+fi

@@ -21,6 +21,8 @@ public final class CUDADevice: @unchecked Sendable {
     /// Kernels compiled by NVRTC in this process (not read from the cache); for tests and logs.
     public var compiledCount: Int { compiled.withLock { $0 } }
     private let compiled = Mutex(0)
+    /// Dynamic shared memory each kernel has been allowed, by function address.
+    private let sharedLimits = Mutex<[Int: Int]>([:])
 
     /// Opens device `ordinal`. Throws `libraryNotFound` on a machine without the driver.
     public init(ordinal: Int = 0, environment: [String: String]) throws(CUDAError) {
@@ -116,6 +118,14 @@ public final class CUDADevice: @unchecked Sendable {
 
     /// Queues `function` on the device's stream.
     func launch(_ function: CUhandle, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0, _ arguments: inout KernelArguments) throws(CUDAError) {
+        if sharedBytes > 48 << 10 {
+            // Past 48 KiB a kernel must opt in to more dynamic shared memory (once per size).
+            let key = Int(bitPattern: UnsafeRawPointer(function))
+            if sharedLimits.withLock({ ($0[key] ?? 0) < sharedBytes }) {
+                try driver.check(driver.cuFuncSetAttribute(function, 8, Int32(sharedBytes)), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, \(sharedBytes))")
+                sharedLimits.withLock { $0[key] = sharedBytes }
+            }
+        }
         let result = arguments.withPointers { pointers in
             driver.cuLaunchKernel(function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,
                                   UInt32(sharedBytes), stream, pointers, nil)

@@ -20,12 +20,13 @@ struct KernelSource: Sendable {
     static let rmsNorm = KernelSource(name: "rms_norm", bytes: PackageResources.rms_norm_cu)
     static let rope = KernelSource(name: "rope", bytes: PackageResources.rope_cu)
     static let writeKV = KernelSource(name: "write_kv", bytes: PackageResources.write_kv_cu)
-    static let pagedAttention = KernelSource(name: "paged_attention", bytes: PackageResources.paged_attention_cu)
+    static let pagedDecode = KernelSource(name: "paged_decode", bytes: PackageResources.paged_decode_cu)
+    static let pagedPrefill = KernelSource(name: "paged_prefill", bytes: PackageResources.paged_prefill_cu)
     static let argmax = KernelSource(name: "argmax", bytes: PackageResources.argmax_cu)
     static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
     static let copy = KernelSource(name: "copy", bytes: PackageResources.copy_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedAttention, argmax, bias, copy]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, bias, copy]
 }
 
 import Foundation

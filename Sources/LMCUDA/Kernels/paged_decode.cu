@@ -1,0 +1,126 @@
+// Split-K ("flash-decoding") attention for tokens that are alone in their sequence's step
+// (decode), GQA-aware: one block reads each key and value once for all G = Hq/Hkv query heads
+// that share it.
+//   grid (N decode tokens, Hkv, splits); 4 warps; split s covers keys [s*chunk, (s+1)*chunk)
+//   rows [N]: the token's row in query/out; positions, token_tables, block_tables as in
+//   paged_attention.cu. Partials (f32): part_out [N, Hq, splits, D], part_max/part_sum [N, Hq, splits].
+// Warps take every 4th key of the split with an online softmax per head; lanes own dims
+// lane, lane+32, ...; the warps then merge through shared memory. D <= 256, G <= 8.
+#define DECODE_WARPS 4
+#define MAX_G 8
+#define MAX_LANE_DIMS 8
+
+template <typename T> __device__ void paged_decode(
+    const T* query, const T* key_cache, const T* value_cache, const int* rows,
+    const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
+    int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int chunk,
+    float* part_out, float* part_max, float* part_sum)
+{
+    int n = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int group = q_heads / kv_heads;
+    int t = rows[n];
+    int position = token_positions[t];
+    const int* table = block_tables + (long)token_tables[t] * max_blocks;
+    int first = window > 0 ? max(0, position - window + 1) : 0;
+    int begin = max(first, split * chunk), end = min(position + 1, (split + 1) * chunk);
+
+    float q[MAX_G][MAX_LANE_DIMS], acc[MAX_G][MAX_LANE_DIMS], m[MAX_G], l[MAX_G];
+    #pragma unroll
+    for (int g = 0; g < MAX_G; g++) {
+        m[g] = NEG_INF; l[g] = 0.f;
+        const T* qh = query + ((long)t * q_heads + kv_head * group + g) * dim;
+        #pragma unroll
+        for (int i = 0; i < MAX_LANE_DIMS; i++) {
+            int d = lane + 32 * i;
+            q[g][i] = (g < group && d < dim) ? load_as_float(qh, d) * scale : 0.f;
+            acc[g][i] = 0.f;
+        }
+    }
+    for (int j = begin + warp; j < end; j += DECODE_WARPS) {
+        long slot = (long)table[j / block_size] * block_size + j % block_size;
+        const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
+        const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
+        float kv[MAX_LANE_DIMS], vv[MAX_LANE_DIMS];
+        #pragma unroll
+        for (int i = 0; i < MAX_LANE_DIMS; i++) {
+            int d = lane + 32 * i;
+            kv[i] = d < dim ? load_as_float(k, d) : 0.f;
+            vv[i] = d < dim ? load_as_float(v, d) : 0.f;
+        }
+        #pragma unroll
+        for (int g = 0; g < MAX_G; g++) {
+            if (g >= group) break;
+            float dot = 0.f;
+            #pragma unroll
+            for (int i = 0; i < MAX_LANE_DIMS; i++) dot += q[g][i] * kv[i];
+            float s = warp_sum(dot);
+            float m_new = fmaxf(m[g], s);
+            float correction = __expf(m[g] - m_new), p = __expf(s - m_new);
+            l[g] = l[g] * correction + p;
+            #pragma unroll
+            for (int i = 0; i < MAX_LANE_DIMS; i++) acc[g][i] = acc[g][i] * correction + p * vv[i];
+            m[g] = m_new;
+        }
+    }
+    __shared__ float shared_m[DECODE_WARPS][MAX_G], shared_l[DECODE_WARPS][MAX_G];
+    __shared__ float shared_acc[DECODE_WARPS][MAX_G][256];
+    #pragma unroll
+    for (int g = 0; g < MAX_G; g++) {
+        if (g >= group) break;
+        if (lane == 0) { shared_m[warp][g] = m[g]; shared_l[warp][g] = l[g]; }
+        #pragma unroll
+        for (int i = 0; i < MAX_LANE_DIMS; i++) if (lane + 32 * i < dim) shared_acc[warp][g][lane + 32 * i] = acc[g][i];
+    }
+    __syncthreads();
+    for (int g = 0; g < group; g++) {
+        float total_m = NEG_INF;
+        for (int w = 0; w < DECODE_WARPS; w++) total_m = fmaxf(total_m, shared_m[w][g]);
+        float total_l = 0.f;
+        for (int w = 0; w < DECODE_WARPS; w++) if (shared_m[w][g] != NEG_INF) total_l += shared_l[w][g] * __expf(shared_m[w][g] - total_m);
+        long part = ((long)n * q_heads + kv_head * group + g) * splits + split;
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+            float sum = 0.f;
+            for (int w = 0; w < DECODE_WARPS; w++) if (shared_m[w][g] != NEG_INF) sum += shared_acc[w][g][d] * __expf(shared_m[w][g] - total_m);
+            part_out[part * dim + d] = sum;
+        }
+        if (threadIdx.x == 0) { part_max[part] = total_m; part_sum[part] = total_l; }
+    }
+}
+
+extern "C" __global__ void paged_decode_bf16(const bf16* q, const bf16* kc, const bf16* vc, const int* rows,
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
+    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) {
+    paged_decode(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window,
+                 chunk, part_out, part_max, part_sum);
+}
+extern "C" __global__ void paged_decode_f32(const float* q, const float* kc, const float* vc, const int* rows,
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
+    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) {
+    paged_decode(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window,
+                 chunk, part_out, part_max, part_sum);
+}
+
+// Merges the splits: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
+// grid (N, Hq), threads over D.
+template <typename T> __device__ void combine(const float* part_out, const float* part_max, const float* part_sum,
+                                              const int* rows, T* out, int q_heads, int dim, int splits) {
+    int n = blockIdx.x, h = blockIdx.y;
+    long base = ((long)n * q_heads + h) * splits;
+    float total_m = NEG_INF;
+    for (int s = 0; s < splits; s++) total_m = fmaxf(total_m, part_max[base + s]);
+    float total_l = 0.f;
+    for (int s = 0; s < splits; s++) if (part_max[base + s] != NEG_INF) total_l += part_sum[base + s] * __expf(part_max[base + s] - total_m);
+    T* o = out + ((long)rows[n] * q_heads + h) * dim;
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+        float sum = 0.f;
+        for (int s = 0; s < splits; s++) if (part_max[base + s] != NEG_INF) sum += part_out[(base + s) * dim + d] * __expf(part_max[base + s] - total_m);
+        store_float(o, d, sum / total_l);
+    }
+}
+extern "C" __global__ void decode_combine_bf16(const float* po, const float* pm, const float* ps, const int* rows, bf16* out, int q_heads, int dim, int splits) {
+    combine(po, pm, ps, rows, out, q_heads, dim, splits);
+}
+extern "C" __global__ void decode_combine_f32(const float* po, const float* pm, const float* ps, const int* rows, float* out, int q_heads, int dim, int splits) {
+    combine(po, pm, ps, rows, out, q_heads, dim, splits);
+}

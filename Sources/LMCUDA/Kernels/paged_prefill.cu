@@ -1,0 +1,110 @@
+// Flash-attention-style prefill over the paged cache for query tiles: up to 32 consecutive new
+// tokens of one sequence share each key/value tile loaded into shared memory.
+//   grid (tiles, Hq); 4 warps, 8 query rows each. tiles [n, 2]: first row, row count.
+//   positions, token_tables, block_tables as in paged_attention.cu; out [T, Hq, D].
+// Per key tile of 32: lane j scores key j against each of the warp's rows (q and K from shared
+// memory, float4), an online softmax per row, then the rows accumulate p·V with p broadcast by
+// shuffles; lanes own output dims lane, lane+32, ... Causal and sliding-window masks per key.
+// Dynamic shared memory: (2 * 32 * (D + 4) + 32 * D) floats. D <= 256, a multiple of 4.
+#define TILE 32
+#define ROWS_PER_WARP 8
+#define MAX_LANE_DIMS 8
+
+template <typename T> __device__ void paged_prefill(
+    const T* query, const T* key_cache, const T* value_cache, T* out, const int* tiles,
+    const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
+    int q_heads, int kv_heads, int dim, int block_size, float scale, int window)
+{
+    extern __shared__ float shared[];
+    int stride = dim + 4;
+    float* ks = shared;
+    float* vs = ks + TILE * stride;
+    float* qs = vs + TILE * stride;
+    int tile = blockIdx.x, h = blockIdx.y;
+    int kv_head = h / (q_heads / kv_heads);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int first_row = tiles[2 * tile], count = tiles[2 * tile + 1];
+    const int* table = block_tables + (long)token_tables[first_row] * max_blocks;
+    int first_position = token_positions[first_row], last_position = first_position + count - 1;
+
+    for (int i = threadIdx.x; i < TILE * dim; i += blockDim.x) {
+        int r = i / dim, d = i % dim;
+        qs[r * dim + d] = r < count ? load_as_float(query + ((long)(first_row + r) * q_heads + h) * dim, d) * scale : 0.f;
+    }
+    float m[ROWS_PER_WARP], l[ROWS_PER_WARP], acc[ROWS_PER_WARP][MAX_LANE_DIMS];
+    #pragma unroll
+    for (int r = 0; r < ROWS_PER_WARP; r++) {
+        m[r] = NEG_INF; l[r] = 0.f;
+        #pragma unroll
+        for (int i = 0; i < MAX_LANE_DIMS; i++) acc[r][i] = 0.f;
+    }
+    int begin = window > 0 ? max(0, first_position - window + 1) : 0;
+    for (int key0 = begin; key0 <= last_position; key0 += TILE) {
+        __syncthreads();
+        for (int i = threadIdx.x; i < TILE * dim; i += blockDim.x) {
+            int k = i / dim, d = i % dim, j = key0 + k;
+            float kv = 0.f, vv = 0.f;
+            if (j <= last_position) {
+                long slot = (long)table[j / block_size] * block_size + j % block_size;
+                long offset = (slot * kv_heads + kv_head) * dim + d;
+                kv = load_as_float(key_cache, offset);
+                vv = load_as_float(value_cache, offset);
+            }
+            ks[k * stride + d] = kv;
+            vs[k * stride + d] = vv;
+        }
+        __syncthreads();
+        #pragma unroll
+        for (int r = 0; r < ROWS_PER_WARP; r++) {
+            int row = warp * ROWS_PER_WARP + r;
+            if (row >= count) break;
+            int position = first_position + row, j = key0 + lane;
+            bool visible = j <= position && (window <= 0 || j > position - window);
+            float s = NEG_INF;
+            if (visible) {
+                float dot = 0.f;
+                const float4* q4 = (const float4*)(qs + row * dim);
+                const float4* k4 = (const float4*)(ks + lane * stride);
+                for (int d = 0; d < dim / 4; d++) {
+                    float4 a = q4[d], b = k4[d];
+                    dot += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+                }
+                s = dot;
+            }
+            float tile_max = warp_max(s);
+            if (tile_max == NEG_INF) continue;
+            float m_new = fmaxf(m[r], tile_max);
+            float correction = __expf(m[r] - m_new);
+            float p = visible ? __expf(s - m_new) : 0.f;
+            l[r] = l[r] * correction + warp_sum(p);
+            #pragma unroll
+            for (int i = 0; i < MAX_LANE_DIMS; i++) acc[r][i] *= correction;
+            for (int k = 0; k < TILE; k++) {
+                float pk = __shfl_sync(0xffffffffu, p, k);
+                const float* v = vs + k * stride;
+                #pragma unroll
+                for (int i = 0; i < MAX_LANE_DIMS; i++) if (lane + 32 * i < dim) acc[r][i] += pk * v[lane + 32 * i];
+            }
+            m[r] = m_new;
+        }
+    }
+    #pragma unroll
+    for (int r = 0; r < ROWS_PER_WARP; r++) {
+        int row = warp * ROWS_PER_WARP + r;
+        if (row >= count) break;
+        T* o = out + ((long)(first_row + row) * q_heads + h) * dim;
+        #pragma unroll
+        for (int i = 0; i < MAX_LANE_DIMS; i++) if (lane + 32 * i < dim) store_float(o, lane + 32 * i, acc[r][i] / l[r]);
+    }
+}
+
+extern "C" __global__ void paged_prefill_bf16(const bf16* q, const bf16* kc, const bf16* vc, bf16* out, const int* tiles,
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
+    int block_size, float scale, int window) {
+    paged_prefill(q, kc, vc, out, tiles, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window);
+}
+extern "C" __global__ void paged_prefill_f32(const float* q, const float* kc, const float* vc, float* out, const int* tiles,
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
+    int block_size, float scale, int window) {
+    paged_prefill(q, kc, vc, out, tiles, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window);
+}
