@@ -45,6 +45,7 @@ public struct BackendConformance {
         let decodes = [(cached: 2999, new: 1), (cached: 0, new: 1), (cached: 17, new: 1), (cached: 600, new: 1), (cached: 1500, new: 1)]
         results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: nil, sequences: decodes))
         results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: 100, sequences: decodes))
+        results.append(try attention(qHeads: 9, kvHeads: 3, dim: 64, blockSize: 16, window: nil, sequences: decodes + [(cached: 130, new: 70)]))
         results.append(try attention(qHeads: 16, kvHeads: 2, dim: 64, blockSize: 16, window: nil,
                                      sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
         results.append(try argmax(rows: 5, columns: 32000))

@@ -39,9 +39,23 @@ extension CUDABackend {
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
         precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
-        must { () throws(CUDAError) in
+        let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
+        if tokens <= 8, columns % 8 == 0, useGEMV {
+            // A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
+            launch(.gemv, "gemv_" + suffix(out.dtype), grid: (max(1, min((rows + 7) / 8, device.multiprocessors * 16)), 1, 1), block: 256) { a in
+                a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
+            }
+        } else {
+            must { () throws(CUDAError) in
             device.makeCurrent()
-            try matmul.multiply(x, weight: weight, out: out)
+            if let profiler {
+                try profiler.measure("gemm T\(x.shape[0]) N\(weight.shape[0]) K\(x.shape[1])") { () throws(CUDAError) in
+                    try matmul.multiply(x, weight: weight, out: out)
+                }
+            } else {
+                try matmul.multiply(x, weight: weight, out: out)
+            }
+            }
         }
         if let bias {
             let rows = out.shape[0], columns = out.shape[1]
@@ -93,8 +107,9 @@ extension CUDABackend {
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
-            // Enough splits to give every multiprocessor two blocks, each split at least 256 keys.
-            let splits = max(1, min((inputs.decodeContext + 255) / 256, (2 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
+            // Enough splits for about 16 blocks per multiprocessor (each warp's chain of dependent
+            // key loads is short), each split at least 64 keys.
+            let splits = max(1, min((inputs.decodeContext + 63) / 64, (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let chunk = (inputs.decodeContext + splits - 1) / splits
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in
@@ -102,7 +117,9 @@ extension CUDABackend {
                  try attentionInputs.scratch("partSum", bytes: partials * 4))
             }
             let rows = inputs.tensor("decodeRows", count: n).address
-            launch(.pagedDecode, "paged_decode_" + type, grid: (n, kvHeads, splits), block: 128) { a in
+            let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
+            let decodeKernel = KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
+            launch(.pagedDecode, decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
@@ -116,7 +133,9 @@ extension CUDABackend {
         if inputs.tileCount > 0 {
             let shared = (2 * 32 * (dim + 4) + 32 * dim) * 4
             let tiles = inputs.tensor("tiles", count: 2 * inputs.tileCount).address
-            launch(.pagedPrefill, "paged_prefill_" + type, grid: (inputs.tileCount, qHeads, 1), block: 128, sharedBytes: shared) { a in
+            let specialized = "paged_prefill_\(type)_d\(dim)"
+            let prefillKernel = KernelSource.pagedPrefill.functions.contains(specialized) ? specialized : "paged_prefill_" + type
+            launch(.pagedPrefill, prefillKernel, grid: (inputs.tileCount, qHeads, 1), block: 128, sharedBytes: shared) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(out.address); a.add(tiles)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)

@@ -14,10 +14,16 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Turns a quantized checkpoint tensor into f32 values (the CPU's reference dequantizers);
     /// nil refuses quantized weights.
     let dequantize: (@Sendable (HostTensor) -> [Float])?
+    /// Set when `PEREGRINE_CUDA_PROFILE=1`: every op is timed alone.
+    public let profiler: CUDAProfiler?
+    /// Our GEMV for linears of up to 8 tokens (`PEREGRINE_CUDA_GEMV=0`: cuBLASLt for all sizes).
+    let useGEMV: Bool
 
     public init(device: CUDADevice, dequantize: (@Sendable (HostTensor) -> [Float])? = nil) throws(CUDAError) {
         self.device = device
         self.dequantize = dequantize
+        profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
+        useGEMV = device.environment["PEREGRINE_CUDA_GEMV"] != "0"
         matmul = try MatrixMultiplier(device: device)
         attentionInputs = AttentionInputs(device: device)
         // Compile (or load from the cache) every kernel now, not inside the first request.
@@ -122,7 +128,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             device.makeCurrent()
             var arguments = KernelArguments()
             fill(&arguments)
-            try device.launch(try device.function(function, module: module), grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
+            let handle = try device.function(function, module: module)
+            if let profiler {
+                try profiler.measure(function) { () throws(CUDAError) in
+                    try device.launch(handle, grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
+                }
+            } else {
+                try device.launch(handle, grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
+            }
         }
     }
 

@@ -102,7 +102,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
         print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, greedy; "
               + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\n")
-        var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s"])
+        var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s"])
         for level in levels {
             var config = EngineConfig()
             config.scheduler.maxNumSeqs = max(level, 1)
@@ -114,26 +114,38 @@ struct BenchEngineCommand: AsyncParsableCommand {
             let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize)
             engine.shutdown()
             let generated = Double(level * outputTokens), total = Double(level * (outputTokens + promptTokens))
-            table.rows.append(["\(level)", format(result, decimals: 2), format(generated / result, decimals: 1),
-                               format(total / result, decimals: 1), format(Double(outputTokens) / result, decimals: 1)])
+            table.rows.append(["\(level)", format(result.wall, decimals: 2), format(generated / result.wall, decimals: 1),
+                               format(total / result.wall, decimals: 1), format(Double(outputTokens) / result.wall, decimals: 1),
+                               format(result.decodeRate, decimals: 1)])
         }
         print(table.render())
     }
 
-    private func measure(_ engine: Engine, level: Int, vocabulary: Int) async throws -> Double {
+    /// Wall seconds for all requests, and the decode-phase rate: tokens produced after the last
+    /// request got its first token (every request is decoding then) over the time since.
+    private func measure(_ engine: Engine, level: Int, vocabulary: Int) async throws -> (wall: Double, decodeRate: Double) {
         var parameters = SamplingParameters()
         parameters.temperature = 0
         parameters.maxTokens = outputTokens
         parameters.ignoreEOS = true
         let start = monotonicSeconds()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let arrivals = try await withThrowingTaskGroup(of: [(Double, Int)].self) { group in
             for r in 0..<level {
                 let prompt = (0..<promptTokens).map { Int32((r * 7919 + $0 * 104_729) % vocabulary) }
                 let stream = try engine.generate(GenerationRequest(prompt: prompt, parameters: parameters))
-                group.addTask { for try await _ in stream {} }
+                group.addTask {
+                    var times: [(Double, Int)] = []
+                    for try await output in stream where !output.tokens.isEmpty { times.append((monotonicSeconds(), output.tokens.count)) }
+                    return times
+                }
             }
-            try await group.waitForAll()
+            var all: [[(Double, Int)]] = []
+            for try await times in group { all.append(times) }
+            return all
         }
-        return monotonicSeconds() - start
+        let end = monotonicSeconds()
+        let decodeStart = arrivals.compactMap { $0.first?.0 }.max() ?? end
+        let decoded = arrivals.reduce(0) { sum, times in sum + times.filter { $0.0 > decodeStart }.reduce(0) { $0 + $1.1 } }
+        return (end - start, end > decodeStart ? Double(decoded) / (end - decodeStart) : 0)
     }
 }

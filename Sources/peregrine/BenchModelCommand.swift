@@ -30,6 +30,8 @@ struct BenchModelCommand: ParsableCommand {
 
     @OptionGroup var backendOptions: BackendOptions
 
+    typealias KernelProfile = [(name: String, count: Int, milliseconds: Double, share: Double)]
+
     func validate() throws {
         for name in preset where ModelPresets.spec(named: name) == nil {
             throw ValidationError("unknown preset \"\(name)\" (known: \(ModelPresets.names.joined(separator: ", ")))")
@@ -70,9 +72,11 @@ struct BenchModelCommand: ParsableCommand {
                 try DecoderModel(spec: spec, source: RandomWeights(spec: spec, dtype: weightType), names: .huggingFace, backend: backend)
             }))
         }
+        var allProfiles: [(String, KernelProfile)] = []
         for (label, make) in targets {
             let model = try make()
             let result = try measure(model)
+            allProfiles += result.profiles.map { ("\(label) \($0.0)", $0.1) }
             let context = min(decodeTokens, model.spec.maxPositions / 2) / 2
             let bytes = Double(model.weightBytesPerToken + model.kvBytesPerToken(context: context))
             let perToken = 1 / result.decode
@@ -82,12 +86,20 @@ struct BenchModelCommand: ParsableCommand {
                                format(100 * bytes / perToken / ceilingBytesPerSecond, decimals: 0) + "%"])
         }
         print(table.render())
+        for (phase, report) in allProfiles {
+            var kernels = TextTable(header: ["\(phase) kernel (PEREGRINE_CUDA_PROFILE=1, each op timed alone)", "launches", "ms", "share"])
+            for entry in report.prefix(20) {
+                kernels.rows.append([entry.name, "\(entry.count)", format(entry.milliseconds, decimals: 2), format(100 * entry.share, decimals: 1) + "%"])
+            }
+            print("\n" + kernels.render())
+        }
     }
 
     /// Best prefill and decode tokens/s over the repeats. Prefill runs the whole prompt as one
     /// step; decode starts from a one-token prompt and generates one token per step, as
     /// llama-bench's pp and tg tests do.
-    private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double) {
+    private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double, profiles: [(String, KernelProfile)]) {
+        var profiles: [(String, KernelProfile)] = []
         // Stay within the model's context (the tiny fixtures have 256 positions).
         let decodeTokens = min(self.decodeTokens, model.spec.maxPositions / 2)
         let promptTokens = min(self.promptTokens, model.spec.maxPositions - decodeTokens)
@@ -106,7 +118,19 @@ struct BenchModelCommand: ParsableCommand {
             for _ in 0..<decodeTokens { token = model.backend.argmax(try session.extend([token]))[0] }
             bestDecode = max(bestDecode, Double(decodeTokens) / (monotonicSeconds() - start))
         }
+        if let profiler = (model.backend as? CUDABackend)?.profiler {
+            // One more pass of each, kernel by kernel (slower: every op waits for the device).
+            session.reset()
+            profiler.reset()
+            _ = model.backend.argmax(try session.extend(prompt))
+            profiles.append(("prefill \(promptTokens)", profiler.report()))
+            session.reset()
+            var token = model.backend.argmax(try session.extend([prompt[0]]))[0]
+            profiler.reset()
+            for _ in 0..<decodeTokens { token = model.backend.argmax(try session.extend([token]))[0] }
+            profiles.append(("decode (\(decodeTokens) tokens)", profiler.report()))
+        }
         session.reset()
-        return (bestPrefill, bestDecode)
+        return (bestPrefill, bestDecode, profiles)
     }
 }

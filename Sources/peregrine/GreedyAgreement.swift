@@ -14,6 +14,11 @@ struct GreedyAgreement {
         var referenceGap: Float
         /// Reference logit of its best minus that of the candidate's pick.
         var candidateShortfall: Float
+        /// Root-mean-square difference of the two backends' logits: the rounding noise.
+        var noise: Double
+
+        /// A flip within a few times the noise is a near tie that rounding explains.
+        var explained: Bool { agree || Double(candidateShortfall) <= 4 * noise }
     }
 
     static func run(reference: DecoderModel, candidate: DecoderModel, prompt: [Int32], steps: Int) throws -> [Step] {
@@ -32,7 +37,8 @@ struct GreedyAgreement {
             let pick = actual.indices.max { actual[$0] < actual[$1] }!
             let second = expected.indices.filter { $0 != best }.max { expected[$0] < expected[$1] }!
             result.append(Step(position: a.length - 1, relativeError: (difference / max(norm, 1e-30)).squareRoot(), agree: best == pick,
-                               referenceGap: expected[best] - expected[second], candidateShortfall: expected[best] - expected[pick]))
+                               referenceGap: expected[best] - expected[second], candidateShortfall: expected[best] - expected[pick],
+                               noise: (difference / Double(max(expected.count, 1))).squareRoot()))
             input = [Int32(best)]
         }
         return result

@@ -1,7 +1,7 @@
 import Foundation
 import LMBackendConformance
 import LMCPU
-import LMCUDA
+@testable import LMCUDA
 import LMTensor
 import Testing
 
@@ -51,5 +51,39 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         for result in results {
             #expect(result.passed, "\(result.op) \(result.shape): error \(result.relativeError), \(result.poisoned) unwritten")
         }
+    }
+}
+
+/// What runs without a GPU: the kernel sources' parsed entry points and the disk cache's keys.
+@Suite struct KernelSourceTests {
+    @Test func sourcesListEveryKernelAndInstance() {
+        let decode = KernelSource.pagedDecode.functions
+        #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("decode_combine_bf16"))
+        #expect(!decode.contains("NAME"))
+        #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
+        for module in KernelSource.all {
+            #expect(!module.functions.isEmpty, "\(module.name)")
+            #expect(module.fullSource.contains("float_to_bf16"), "the prelude comes first")
+        }
+    }
+
+    @Test func cacheKeysChangeWithSourceArchitectureAndCompiler() {
+        let cache = KernelCache(directory: "/tmp/k")
+        let base = cache.path(name: "m", source: "a", architecture: 90, compilerVersion: "13.0")
+        #expect(base.hasPrefix("/tmp/k/m-sm90-") && base.hasSuffix(".cubin"))
+        #expect(base == cache.path(name: "m", source: "a", architecture: 90, compilerVersion: "13.0"))
+        #expect(base != cache.path(name: "m", source: "b", architecture: 90, compilerVersion: "13.0"))
+        #expect(base != cache.path(name: "m", source: "a", architecture: 89, compilerVersion: "13.0"))
+        #expect(base != cache.path(name: "m", source: "a", architecture: 90, compilerVersion: "13.1"))
+    }
+
+    @Test func cacheStoresAndLoads() {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-cache-\(getpid())/nested").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cache = KernelCache(directory: folder)
+        let path = cache.path(name: "m", source: "x", architecture: 90, compilerVersion: "13.0")
+        #expect(cache.load(path) == nil)
+        cache.store([1, 2, 3, 255], at: path)
+        #expect(cache.load(path) == [1, 2, 3, 255])
     }
 }

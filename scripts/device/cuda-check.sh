@@ -34,6 +34,13 @@ done
 if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
-    $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee "$out/bench-model.txt"
+    for gemv in ${GEMV_VARIANTS:-1}; do
+        echo "-- PEREGRINE_CUDA_GEMV=$gemv (1: our GEMV for up to 8 tokens, 0: cuBLASLt for every linear)"
+        PEREGRINE_CUDA_GEMV=$gemv $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/bench-model.txt" | tail -2
+    done
+    if [ "${PROFILE:-0}" = "1" ]; then
+        PEREGRINE_CUDA_PROFILE=1 $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 32 --repeats 1 2>&1 \
+            | tee "$out/profile.txt" | grep -A 22 "kernel"
+    fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
 fi

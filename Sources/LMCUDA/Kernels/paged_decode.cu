@@ -7,10 +7,12 @@
 // Warps take every 4th key of the split with an online softmax per head; lanes own dims
 // lane, lane+32, ...; the warps then merge through shared memory. D <= 256, G <= 8.
 #define DECODE_WARPS 4
-#define MAX_G 8
-#define MAX_LANE_DIMS 8
+#define GENERIC_G 8
+#define GENERIC_LANE_DIMS 8
 
-template <typename T> __device__ void paged_decode(
+// G query heads per KV head and LANE_DIMS = ceil(D / 32) are compile-time in the common
+// instances (registers stay registers); the generic instance bounds them at 8 and 8.
+template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
     const T* query, const T* key_cache, const T* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int chunk,
@@ -25,52 +27,62 @@ template <typename T> __device__ void paged_decode(
     int first = window > 0 ? max(0, position - window + 1) : 0;
     int begin = max(first, split * chunk), end = min(position + 1, (split + 1) * chunk);
 
-    float q[MAX_G][MAX_LANE_DIMS], acc[MAX_G][MAX_LANE_DIMS], m[MAX_G], l[MAX_G];
+    float q[G][LANE_DIMS], acc[G][LANE_DIMS], m[G], l[G];
     #pragma unroll
-    for (int g = 0; g < MAX_G; g++) {
+    for (int g = 0; g < G; g++) {
         m[g] = NEG_INF; l[g] = 0.f;
-        const T* qh = query + ((long)t * q_heads + kv_head * group + g) * dim;
+        const T* qh = query + ((long)t * q_heads + kv_head * group + min(g, group - 1)) * dim;
         #pragma unroll
-        for (int i = 0; i < MAX_LANE_DIMS; i++) {
+        for (int i = 0; i < LANE_DIMS; i++) {
             int d = lane + 32 * i;
             q[g][i] = (g < group && d < dim) ? load_as_float(qh, d) * scale : 0.f;
             acc[g][i] = 0.f;
         }
     }
-    for (int j = begin + warp; j < end; j += DECODE_WARPS) {
-        long slot = (long)table[j / block_size] * block_size + j % block_size;
-        const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
-        const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
-        float kv[MAX_LANE_DIMS], vv[MAX_LANE_DIMS];
+    // Two keys per iteration, both loaded before either is used, to keep loads in flight.
+    for (int j = begin + warp; j < end; j += 2 * DECODE_WARPS) {
+        float kv[2][LANE_DIMS], vv[2][LANE_DIMS];
+        bool valid[2] = {true, j + DECODE_WARPS < end};
         #pragma unroll
-        for (int i = 0; i < MAX_LANE_DIMS; i++) {
-            int d = lane + 32 * i;
-            kv[i] = d < dim ? load_as_float(k, d) : 0.f;
-            vv[i] = d < dim ? load_as_float(v, d) : 0.f;
+        for (int u = 0; u < 2; u++) {
+            int key = valid[u] ? j + u * DECODE_WARPS : j;
+            long slot = (long)table[key / block_size] * block_size + key % block_size;
+            const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
+            const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
+            #pragma unroll
+            for (int i = 0; i < LANE_DIMS; i++) {
+                int d = lane + 32 * i;
+                kv[u][i] = d < dim ? load_as_float(k, d) : 0.f;
+                vv[u][i] = d < dim ? load_as_float(v, d) : 0.f;
+            }
         }
         #pragma unroll
-        for (int g = 0; g < MAX_G; g++) {
-            if (g >= group) break;
-            float dot = 0.f;
+        for (int u = 0; u < 2; u++) {
+            if (!valid[u]) break;
             #pragma unroll
-            for (int i = 0; i < MAX_LANE_DIMS; i++) dot += q[g][i] * kv[i];
-            float s = warp_sum(dot);
-            float m_new = fmaxf(m[g], s);
-            float correction = __expf(m[g] - m_new), p = __expf(s - m_new);
-            l[g] = l[g] * correction + p;
-            #pragma unroll
-            for (int i = 0; i < MAX_LANE_DIMS; i++) acc[g][i] = acc[g][i] * correction + p * vv[i];
-            m[g] = m_new;
+            for (int g = 0; g < G; g++) {
+                if (g < group) {
+                    float dot = 0.f;
+                    #pragma unroll
+                    for (int i = 0; i < LANE_DIMS; i++) dot += q[g][i] * kv[u][i];
+                    float s = warp_sum(dot);
+                    float m_new = fmaxf(m[g], s);
+                    float correction = __expf(m[g] - m_new), p = __expf(s - m_new);
+                    l[g] = l[g] * correction + p;
+                    #pragma unroll
+                    for (int i = 0; i < LANE_DIMS; i++) acc[g][i] = acc[g][i] * correction + p * vv[u][i];
+                    m[g] = m_new;
+                }
+            }
         }
     }
-    __shared__ float shared_m[DECODE_WARPS][MAX_G], shared_l[DECODE_WARPS][MAX_G];
-    __shared__ float shared_acc[DECODE_WARPS][MAX_G][256];
+    __shared__ float shared_m[DECODE_WARPS][G], shared_l[DECODE_WARPS][G];
+    __shared__ float shared_acc[DECODE_WARPS][G][LANE_DIMS * 32];
     #pragma unroll
-    for (int g = 0; g < MAX_G; g++) {
-        if (g >= group) break;
+    for (int g = 0; g < G; g++) {
         if (lane == 0) { shared_m[warp][g] = m[g]; shared_l[warp][g] = l[g]; }
         #pragma unroll
-        for (int i = 0; i < MAX_LANE_DIMS; i++) if (lane + 32 * i < dim) shared_acc[warp][g][lane + 32 * i] = acc[g][i];
+        for (int i = 0; i < LANE_DIMS; i++) shared_acc[warp][g][lane + 32 * i] = acc[g][i];
     }
     __syncthreads();
     for (int g = 0; g < group; g++) {
@@ -88,18 +100,23 @@ template <typename T> __device__ void paged_decode(
     }
 }
 
-extern "C" __global__ void paged_decode_bf16(const bf16* q, const bf16* kc, const bf16* vc, const int* rows,
-    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
-    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) {
-    paged_decode(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window,
-                 chunk, part_out, part_max, part_sum);
+#define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS) \
+extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
+    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) { \
+    paged_decode<TYPE, G, LANE_DIMS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
+                                      block_size, scale, window, chunk, part_out, part_max, part_sum); \
 }
-extern "C" __global__ void paged_decode_f32(const float* q, const float* kc, const float* vc, const int* rows,
-    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
-    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) {
-    paged_decode(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window,
-                 chunk, part_out, part_max, part_sum);
-}
+DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS)
+DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS)
+DECODE_INSTANCE(paged_decode_bf16_g1_d4, bf16, 1, 4)
+DECODE_INSTANCE(paged_decode_bf16_g2_d4, bf16, 2, 4)
+DECODE_INSTANCE(paged_decode_bf16_g4_d4, bf16, 4, 4)
+DECODE_INSTANCE(paged_decode_bf16_g8_d4, bf16, 8, 4)
+DECODE_INSTANCE(paged_decode_bf16_g3_d2, bf16, 3, 2)
+DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2)
+DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2)
+DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2)
 
 // Merges the splits: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
 // grid (N, Hq), threads over D.

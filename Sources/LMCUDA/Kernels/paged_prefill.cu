@@ -8,13 +8,16 @@
 // Dynamic shared memory: (2 * 32 * (D + 4) + 32 * D) floats. D <= 256, a multiple of 4.
 #define TILE 32
 #define ROWS_PER_WARP 8
-#define MAX_LANE_DIMS 8
 
-template <typename T> __device__ void paged_prefill(
+// DIM is compile-time in the common instances (0: read at run time, the generic instance), so
+// the row loops unroll and the per-row state stays in registers.
+template <typename T, int DIM> __device__ void paged_prefill(
     const T* query, const T* key_cache, const T* value_cache, T* out, const int* tiles,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
-    int q_heads, int kv_heads, int dim, int block_size, float scale, int window)
+    int q_heads, int kv_heads, int runtime_dim, int block_size, float scale, int window)
 {
+    constexpr int MAX_LANE_DIMS = DIM > 0 ? (DIM + 31) / 32 : 8;
+    const int dim = DIM > 0 ? DIM : runtime_dim;
     extern __shared__ float shared[];
     int stride = dim + 4;
     float* ks = shared;
@@ -62,14 +65,16 @@ template <typename T> __device__ void paged_prefill(
             bool visible = j <= position && (window <= 0 || j > position - window);
             float s = NEG_INF;
             if (visible) {
-                float dot = 0.f;
+                // Four independent partial sums, so the FMAs do not wait on each other.
+                float d0 = 0.f, d1 = 0.f, d2 = 0.f, d3 = 0.f;
                 const float4* q4 = (const float4*)(qs + row * dim);
                 const float4* k4 = (const float4*)(ks + lane * stride);
+                #pragma unroll 8
                 for (int d = 0; d < dim / 4; d++) {
                     float4 a = q4[d], b = k4[d];
-                    dot += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+                    d0 += a.x * b.x; d1 += a.y * b.y; d2 += a.z * b.z; d3 += a.w * b.w;
                 }
-                s = dot;
+                s = (d0 + d1) + (d2 + d3);
             }
             float tile_max = warp_max(s);
             if (tile_max == NEG_INF) continue;
@@ -79,6 +84,7 @@ template <typename T> __device__ void paged_prefill(
             l[r] = l[r] * correction + warp_sum(p);
             #pragma unroll
             for (int i = 0; i < MAX_LANE_DIMS; i++) acc[r][i] *= correction;
+            #pragma unroll 8
             for (int k = 0; k < TILE; k++) {
                 float pk = __shfl_sync(0xffffffffu, p, k);
                 const float* v = vs + k * stride;
@@ -98,13 +104,15 @@ template <typename T> __device__ void paged_prefill(
     }
 }
 
-extern "C" __global__ void paged_prefill_bf16(const bf16* q, const bf16* kc, const bf16* vc, bf16* out, const int* tiles,
-    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
-    int block_size, float scale, int window) {
-    paged_prefill(q, kc, vc, out, tiles, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window);
+#define PREFILL_INSTANCE(NAME, TYPE, DIM) \
+extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, TYPE* out, const int* tiles, \
+    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
+    int block_size, float scale, int window) { \
+    paged_prefill<TYPE, DIM>(q, kc, vc, out, tiles, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
+                             block_size, scale, window); \
 }
-extern "C" __global__ void paged_prefill_f32(const float* q, const float* kc, const float* vc, float* out, const int* tiles,
-    const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim,
-    int block_size, float scale, int window) {
-    paged_prefill(q, kc, vc, out, tiles, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, block_size, scale, window);
-}
+PREFILL_INSTANCE(paged_prefill_bf16, bf16, 0)
+PREFILL_INSTANCE(paged_prefill_f32, float, 0)
+PREFILL_INSTANCE(paged_prefill_bf16_d64, bf16, 64)
+PREFILL_INSTANCE(paged_prefill_bf16_d128, bf16, 128)
+PREFILL_INSTANCE(paged_prefill_bf16_d256, bf16, 256)

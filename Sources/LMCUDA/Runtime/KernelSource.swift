@@ -2,15 +2,22 @@
 struct KernelSource: Sendable {
     let name: String
     let source: String
-    /// Its `extern "C" __global__` kernels, read from the source.
+    /// Its `extern "C" __global__` kernels (and macro-stamped instances), read from the source.
     let functions: [String]
 
     init(name: String, bytes: [UInt8]) {
         self.name = name
         source = String(decoding: bytes, as: UTF8.self)
-        functions = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { rest in
+        let declared = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { rest in
             rest.split(separator: "(", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        // Instances stamped out by a macro: lines `SOMETHING_INSTANCE(name, ...)`.
+        let stamped = source.split(separator: "\n").compactMap { line -> String? in
+            guard !line.hasPrefix("#"), let open = line.range(of: "_INSTANCE("), line.prefix(upTo: open.lowerBound).allSatisfy({ $0.isUppercase || $0 == "_" })
+            else { return nil }
+            return line[open.upperBound...].split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        functions = declared.filter { $0 != "NAME" } + stamped
     }
 
     var fullSource: String { String(decoding: PackageResources.common_cuh, as: UTF8.self) + "\n" + source }
@@ -23,10 +30,11 @@ struct KernelSource: Sendable {
     static let pagedDecode = KernelSource(name: "paged_decode", bytes: PackageResources.paged_decode_cu)
     static let pagedPrefill = KernelSource(name: "paged_prefill", bytes: PackageResources.paged_prefill_cu)
     static let argmax = KernelSource(name: "argmax", bytes: PackageResources.argmax_cu)
+    static let gemv = KernelSource(name: "gemv", bytes: PackageResources.gemv_cu)
     static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
     static let copy = KernelSource(name: "copy", bytes: PackageResources.copy_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, bias, copy]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy]
 }
 
 import Foundation
