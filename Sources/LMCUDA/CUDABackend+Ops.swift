@@ -118,7 +118,8 @@ extension CUDABackend {
             }
             let rows = inputs.tensor("decodeRows", count: n).address
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
-            let decodeKernel = KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
+            // Specialized instances assume D = 32 · (dims per lane) exactly.
+            let decodeKernel = dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
             launch(.pagedDecode, decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
@@ -131,7 +132,7 @@ extension CUDABackend {
             }
         }
         if inputs.tileCount > 0 {
-            let shared = (2 * 32 * (dim + 4) + 32 * dim) * 4
+            let shared = (2 * 32 * (dim + 4) + 32 * dim + 32 * 32) * 4
             let tiles = inputs.tensor("tiles", count: 2 * inputs.tileCount).address
             let specialized = "paged_prefill_\(type)_d\(dim)"
             let prefillKernel = KernelSource.pagedPrefill.functions.contains(specialized) ? specialized : "paged_prefill_" + type

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LMCPU
+import LMCUDA
 import LMEngine
 import LMModels
 import LMTensor
@@ -119,6 +120,13 @@ struct BenchEngineCommand: AsyncParsableCommand {
                                format(result.decodeRate, decimals: 1)])
         }
         print(table.render())
+        if let profiler = (backend as? CUDABackend)?.profiler {
+            var kernels = TextTable(header: ["kernel, all levels (PEREGRINE_CUDA_PROFILE=1, each op timed alone)", "launches", "ms", "share"])
+            for entry in profiler.report().prefix(20) {
+                kernels.rows.append([entry.name, "\(entry.count)", format(entry.milliseconds, decimals: 1), format(100 * entry.share, decimals: 1) + "%"])
+            }
+            print("\n" + kernels.render())
+        }
     }
 
     /// Wall seconds for all requests, and the decode-phase rate: tokens produced after the last

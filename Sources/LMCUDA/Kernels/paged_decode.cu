@@ -12,7 +12,27 @@
 
 // G query heads per KV head and LANE_DIMS = ceil(D / 32) are compile-time in the common
 // instances (registers stay registers); the generic instance bounds them at 8 and 8.
-template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
+// Specialized instances (D = 32 * LANE_DIMS exactly) give each lane LANE_DIMS contiguous dims,
+// read with one vector load; the generic one strides lanes over dims (lane, lane + 32, ...).
+template <int LANE_DIMS> __device__ __forceinline__ void load_lane_dims(const bf16* p, int lane, float* out) {
+    if constexpr (LANE_DIMS == 4) {
+        uint2 raw = *(const uint2*)(p + lane * 4);
+        out[0] = __uint_as_float(raw.x << 16); out[1] = __uint_as_float(raw.x & 0xffff0000u);
+        out[2] = __uint_as_float(raw.y << 16); out[3] = __uint_as_float(raw.y & 0xffff0000u);
+    } else if constexpr (LANE_DIMS == 2) {
+        u32 raw = *(const u32*)(p + lane * 2);
+        out[0] = __uint_as_float(raw << 16); out[1] = __uint_as_float(raw & 0xffff0000u);
+    } else {
+        #pragma unroll
+        for (int i = 0; i < LANE_DIMS; i++) out[i] = bf16_to_float(p[lane * LANE_DIMS + i]);
+    }
+}
+template <int LANE_DIMS> __device__ __forceinline__ void load_lane_dims(const float* p, int lane, float* out) {
+    #pragma unroll
+    for (int i = 0; i < LANE_DIMS; i++) out[i] = p[lane * LANE_DIMS + i];
+}
+
+template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void paged_decode(
     const T* query, const T* key_cache, const T* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int chunk,
@@ -34,7 +54,7 @@ template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
         const T* qh = query + ((long)t * q_heads + kv_head * group + min(g, group - 1)) * dim;
         #pragma unroll
         for (int i = 0; i < LANE_DIMS; i++) {
-            int d = lane + 32 * i;
+            int d = CONTIGUOUS ? lane * LANE_DIMS + i : lane + 32 * i;
             q[g][i] = (g < group && d < dim) ? load_as_float(qh, d) * scale : 0.f;
             acc[g][i] = 0.f;
         }
@@ -49,11 +69,16 @@ template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
             long slot = (long)table[key / block_size] * block_size + key % block_size;
             const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
             const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
-            #pragma unroll
-            for (int i = 0; i < LANE_DIMS; i++) {
-                int d = lane + 32 * i;
-                kv[u][i] = d < dim ? load_as_float(k, d) : 0.f;
-                vv[u][i] = d < dim ? load_as_float(v, d) : 0.f;
+            if constexpr (CONTIGUOUS) {
+                load_lane_dims<LANE_DIMS>(k, lane, kv[u]);
+                load_lane_dims<LANE_DIMS>(v, lane, vv[u]);
+            } else {
+                #pragma unroll
+                for (int i = 0; i < LANE_DIMS; i++) {
+                    int d = lane + 32 * i;
+                    kv[u][i] = d < dim ? load_as_float(k, d) : 0.f;
+                    vv[u][i] = d < dim ? load_as_float(v, d) : 0.f;
+                }
             }
         }
         #pragma unroll
@@ -82,7 +107,7 @@ template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
     for (int g = 0; g < G; g++) {
         if (lane == 0) { shared_m[warp][g] = m[g]; shared_l[warp][g] = l[g]; }
         #pragma unroll
-        for (int i = 0; i < LANE_DIMS; i++) shared_acc[warp][g][lane + 32 * i] = acc[g][i];
+        for (int i = 0; i < LANE_DIMS; i++) shared_acc[warp][g][CONTIGUOUS ? lane * LANE_DIMS + i : lane + 32 * i] = acc[g][i];
     }
     __syncthreads();
     for (int g = 0; g < group; g++) {
@@ -100,23 +125,23 @@ template <typename T, int G, int LANE_DIMS> __device__ void paged_decode(
     }
 }
 
-#define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS) \
+#define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS) \
 extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
     const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
     int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) { \
-    paged_decode<TYPE, G, LANE_DIMS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
+    paged_decode<TYPE, G, LANE_DIMS, CONTIGUOUS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
                                       block_size, scale, window, chunk, part_out, part_max, part_sum); \
 }
-DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS)
-DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS)
-DECODE_INSTANCE(paged_decode_bf16_g1_d4, bf16, 1, 4)
-DECODE_INSTANCE(paged_decode_bf16_g2_d4, bf16, 2, 4)
-DECODE_INSTANCE(paged_decode_bf16_g4_d4, bf16, 4, 4)
-DECODE_INSTANCE(paged_decode_bf16_g8_d4, bf16, 8, 4)
-DECODE_INSTANCE(paged_decode_bf16_g3_d2, bf16, 3, 2)
-DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2)
-DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2)
-DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2)
+DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS, false)
+DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS, false)
+DECODE_INSTANCE(paged_decode_bf16_g1_d4, bf16, 1, 4, true)
+DECODE_INSTANCE(paged_decode_bf16_g2_d4, bf16, 2, 4, true)
+DECODE_INSTANCE(paged_decode_bf16_g4_d4, bf16, 4, 4, true)
+DECODE_INSTANCE(paged_decode_bf16_g8_d4, bf16, 8, 4, true)
+DECODE_INSTANCE(paged_decode_bf16_g3_d2, bf16, 3, 2, true)
+DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true)
+DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true)
+DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true)
 
 // Merges the splits: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
 // grid (N, Hq), threads over D.
