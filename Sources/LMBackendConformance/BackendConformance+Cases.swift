@@ -55,6 +55,25 @@ extension BackendConformance {
         return compare("linear\(bias ? " + bias" : "")\(output == .f32 ? " -> f32" : "")", "[\(tokens), \(inputs)] x [\(n), \(inputs)]ᵀ", out)
     }
 
+    /// Several projections of one input in one call (q/k/v), compared together.
+    mutating func projections(tokens: Int, inputs: Int, outputs: [Int], biased: [Bool]) throws -> ConformanceResult {
+        let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
+        var reference: [Projection] = [], candidate: [Projection] = [], outs: [(Tensor, Tensor)] = []
+        for (n, hasBias) in zip(outputs, biased) {
+            let w = try weight(representable(random.values(n * inputs, scale: 1 / Float(inputs).squareRoot())), Shape(n, inputs))
+            let b = hasBias ? try weight(representable(random.values(n)), Shape(n)) : nil
+            reference.append(Projection(weight: w.0, bias: b?.0))
+            candidate.append(Projection(weight: w.1, bias: b?.1))
+            outs.append(try self.outputs(Shape(tokens, n)))
+        }
+        self.reference.linear(x.0, projections: reference, outs: outs.map(\.0))
+        self.candidate.linear(x.1, projections: candidate, outs: outs.map(\.1))
+        let parts = outs.map { compare("", "", $0) }
+        let worst = parts.max { $0.relativeError < $1.relativeError }!
+        return ConformanceResult(op: "linear × \(outputs.count) projections", shape: "[\(tokens), \(inputs)] -> \(outputs)",
+                                 relativeError: worst.relativeError, bound: bound, poisoned: parts.reduce(0) { $0 + $1.poisoned })
+    }
+
     mutating func rope(tokens: Int, heads: Int, dim: Int, rotary: Int, style: RopeStyle) throws -> ConformanceResult {
         let positions = try indexPair((0..<tokens).map { _ in Int32(random.index(below: 8192)) })
         let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }

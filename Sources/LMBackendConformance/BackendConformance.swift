@@ -31,6 +31,9 @@ public struct BackendConformance {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
+        for tokens in [1, 6, 20] {
+            results.append(try projections(tokens: tokens, inputs: 512, outputs: [512, 128, 128], biased: [true, false, true]))
+        }
         for (tokens, heads, dim, rotary, style) in [(5, 4, 64, 64, RopeStyle.neox), (9, 8, 128, 128, .interleaved), (3, 2, 128, 64, .neox)] {
             results.append(try rope(tokens: tokens, heads: heads, dim: dim, rotary: rotary, style: style))
         }

@@ -42,8 +42,8 @@ if [ "${BENCH:-0}" = "1" ]; then
         PEREGRINE_CUDA_PROFILE=1 $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 32 --repeats 1 2>&1 \
             | tee "$out/profile.txt" | grep -A 22 "kernel"
     fi
-    if [ "${PROFILE:-0}" = "1" ]; then
-        PEREGRINE_CUDA_PROFILE=1 $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 64 --prompt-tokens 1024 --output-tokens 32 2>&1 \
+    if [ "${PROFILE_ENGINE:-0}" = "1" ]; then
+        PEREGRINE_CUDA_PROFILE=1 $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 64 --prompt-tokens 1024 --output-tokens 128 2>&1 \
             | tee "$out/profile-engine.txt" | grep -A 22 "kernel"
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
