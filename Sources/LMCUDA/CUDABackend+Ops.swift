@@ -86,7 +86,8 @@ extension CUDABackend {
         words[6] = rows[0] | (rows[1] << 32)
         words[7] = rows[2]
         let tokens = x.shape[0], columns = x.shape[1]
-        launch(.gemv, "gemv_" + suffix(pairs[0].out.dtype), grid: (max(1, min((total + 7) / 8, device.multiprocessors * 16)), 1, 1), block: 256) { a in
+        // One warp per row, all rows in one round: a capped grid leaves a partly idle second round.
+        launch(.gemv, "gemv_" + suffix(pairs[0].out.dtype), grid: (max(1, (total + 7) / 8), 1, 1), block: 256) { a in
             a.add(x.address); a.addStruct(words); a.add(Int32(tokens)); a.add(Int32(columns))
         }
     }
@@ -136,9 +137,9 @@ extension CUDABackend {
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
-            // Enough splits for about 16 blocks per multiprocessor (each warp's chain of dependent
-            // key loads is short), each split at least 64 keys.
-            let splits = max(1, min((inputs.decodeContext + 63) / 64, (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
+            // Enough splits for about 32 blocks per multiprocessor (so the last wave is a small
+            // part of the work and each warp's chain of key loads is short), each at least 64 keys.
+            let splits = max(1, min((inputs.decodeContext + 63) / 64, (32 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let chunk = (inputs.decodeContext + splits - 1) / splits
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in
