@@ -39,64 +39,34 @@ extension CUDABackend {
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
         precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
-        let tokens = x.shape[0], columns = x.shape[1]
+        let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
         if tokens <= 8, columns % 8 == 0, useGEMV {
             // A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
-            gemv(x, [(weight, out)])
+            launch(.gemv, "gemv_" + suffix(out.dtype), grid: (max(1, min((rows + 7) / 8, device.multiprocessors * 16)), 1, 1), block: 256) { a in
+                a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
+            }
         } else {
             must { () throws(CUDAError) in
-                device.makeCurrent()
-                if let profiler {
-                    try profiler.measure("gemm T\(x.shape[0]) N\(weight.shape[0]) K\(x.shape[1])") { () throws(CUDAError) in
-                        try matmul.multiply(x, weight: weight, out: out)
-                    }
-                } else {
+            device.makeCurrent()
+            if let profiler {
+                try profiler.measure("gemm T\(x.shape[0]) N\(weight.shape[0]) K\(x.shape[1])") { () throws(CUDAError) in
                     try matmul.multiply(x, weight: weight, out: out)
                 }
+            } else {
+                try matmul.multiply(x, weight: weight, out: out)
+            }
             }
         }
-        if let bias { addBias(bias, to: out) }
+        if let bias {
+            let rows = out.shape[0], columns = out.shape[1]
+            launch(.bias, "add_bias_" + suffix(out.dtype), grid: (blocks(rows * columns), 1, 1), block: 256) { a in
+                a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
+            }
+        }
     }
 
-    /// Up to three projections of a few tokens share one GEMV launch (q/k/v, gate/up); more
-    /// tokens go through cuBLASLt one projection at a time.
     public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
-        let sameOutput = outs.allSatisfy { $0.dtype == outs[0].dtype }
-        guard x.shape[0] <= 8, x.shape[1] % 8 == 0, useGEMV, projections.count <= 3, sameOutput else {
-            for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
-            return
-        }
-        gemv(x, zip(projections, outs).map { ($0.weight, $1) })
-        for (projection, out) in zip(projections, outs) {
-            if let bias = projection.bias { addBias(bias, to: out) }
-        }
-    }
-
-    /// outs[i] = x · weights[i]ᵀ for up to three weights in one launch   x [T ≤ 8, K].
-    func gemv(_ x: Tensor, _ pairs: [(weight: Tensor, out: Tensor)]) {
-        precondition(x.dtype == .bf16 && pairs.allSatisfy { $0.weight.dtype == .bf16 }, "GEMV of \(x.dtype) by non-bf16 weights")
-        var words = [UInt64](repeating: 0, count: 8)
-        var total = 0
-        for (i, pair) in pairs.enumerated() {
-            words[i] = pair.weight.address
-            words[3 + i] = pair.out.address
-            total += pair.weight.shape[0]
-        }
-        let rows = pairs.map { UInt64(UInt32(truncatingIfNeeded: $0.weight.shape[0])) } + [0, 0, 0]
-        words[6] = rows[0] | (rows[1] << 32)
-        words[7] = rows[2]
-        let tokens = x.shape[0], columns = x.shape[1]
-        // One warp per row, all rows in one round: a capped grid leaves a partly idle second round.
-        launch(.gemv, "gemv_" + suffix(pairs[0].out.dtype), grid: (max(1, (total + 7) / 8), 1, 1), block: 256) { a in
-            a.add(x.address); a.addStruct(words); a.add(Int32(tokens)); a.add(Int32(columns))
-        }
-    }
-
-    func addBias(_ bias: Tensor, to out: Tensor) {
-        let rows = out.shape[0], columns = out.shape[1]
-        launch(.bias, "add_bias_" + suffix(out.dtype), grid: (blocks(rows * columns), 1, 1), block: 256) { a in
-            a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
-        }
+        for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
     }
 
     public func ropeAngles(positions: Tensor, inverseFrequencies: Tensor, cos: Tensor, sin: Tensor) {
@@ -137,9 +107,9 @@ extension CUDABackend {
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
-            // Enough splits for about 32 blocks per multiprocessor (so the last wave is a small
-            // part of the work and each warp's chain of key loads is short), each at least 64 keys.
-            let splits = max(1, min((inputs.decodeContext + 63) / 64, (32 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
+            // Enough splits for about 16 blocks per multiprocessor (each warp's chain of dependent
+            // key loads is short), each split at least 64 keys.
+            let splits = max(1, min((inputs.decodeContext + 63) / 64, (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let chunk = (inputs.decodeContext + splits - 1) / splits
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in

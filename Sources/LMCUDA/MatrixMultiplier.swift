@@ -28,7 +28,7 @@ final class MatrixMultiplier: @unchecked Sendable {
 
     func multiply(_ x: Tensor, weight: Tensor, out: Tensor) throws(CUDAError) {
         let t = x.shape[0], k = x.shape[1], n = weight.shape[0]
-        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype), x: x, weight: weight, out: out)
+        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype))
         var alpha: Float = 1, beta: Float = 0
         let status = plan.algorithm.withUnsafeBytes { algorithm in
             blas.cublasLtMatmul(handle, plan.description, &alpha, weight.address, plan.a, x.address, plan.b, &beta,
@@ -38,7 +38,7 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(status, "cublasLtMatmul(T \(t), N \(n), K \(k))")
     }
 
-    private func plan(_ key: Key, x: Tensor, weight: Tensor, out: Tensor) throws(CUDAError) -> Plan {
+    private func plan(_ key: Key) throws(CUDAError) -> Plan {
         if let found = plans.withLock({ $0[key] }) { return found }
         let outputType = key.output == .f32 ? CUBLASLt.dataF32 : CUBLASLt.dataBF16
         var description: OpaquePointer?
@@ -54,50 +54,15 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
         var limit = UInt64(workspace.byteCount)
         try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLt.maxWorkspaceBytes, &limit, 8), "cublasLtMatmulPreferenceSetAttribute")
-        let candidates = 8
-        var results = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes * candidates)
+        var result = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes)
         var found: Int32 = 0
-        let status = results.withUnsafeMutableBytes { bytes in
-            blas.cublasLtMatmulAlgoGetHeuristic(handle, description, a, b, d, d, preference, Int32(candidates), bytes.baseAddress!, &found)
+        let status = result.withUnsafeMutableBytes { bytes in
+            blas.cublasLtMatmulAlgoGetHeuristic(handle, description, a, b, d, d, preference, 1, bytes.baseAddress!, &found)
         }
         try blas.check(status, "cublasLtMatmulAlgoGetHeuristic(T \(key.t), N \(key.n), K \(key.k))")
         guard found > 0 else { throw .unsupported("a cuBLASLt algorithm for T \(key.t), N \(key.n), K \(key.k)") }
-        let algorithms = (0..<Int(found)).map { i in Array(results[(i * CUBLASLt.heuristicResultBytes)..<(i * CUBLASLt.heuristicResultBytes + 64)]) }
-        // Skinny products (decode batches) are where the heuristic's first pick is often slow.
-        let best = algorithms.count == 1 || key.t > 128 ? algorithms[0]
-            : try fastest(algorithms, x: x, weight: weight, out: out, description: description, a: a, b: b, d: d)
-        let plan = Plan(description: description, a: a, b: b, d: d, algorithm: best)
+        let plan = Plan(description: description, a: a, b: b, d: d, algorithm: Array(result[0..<64]))
         plans.withLock { $0[key] = plan }
         return plan
-    }
-
-    /// Times each candidate on the call's own operands (the output is written again afterwards)
-    /// and keeps the fastest; once per shape.
-    private func fastest(_ algorithms: [[UInt8]], x: Tensor, weight: Tensor, out: Tensor, description: OpaquePointer?,
-                         a: OpaquePointer?, b: OpaquePointer?, d: OpaquePointer?) throws(CUDAError) -> [UInt8] {
-        let driver = device.driver
-        var start: CUhandle?, stop: CUhandle?
-        try driver.check(driver.cuEventCreate(&start, 0), "cuEventCreate")
-        try driver.check(driver.cuEventCreate(&stop, 0), "cuEventCreate")
-        defer { _ = driver.cuEventDestroy(start); _ = driver.cuEventDestroy(stop) }
-        var best = algorithms[0], bestTime = Float.infinity
-        var alpha: Float = 1, beta: Float = 0
-        for algorithm in algorithms {
-            func run() -> Int32 {
-                algorithm.withUnsafeBytes { bytes in
-                    blas.cublasLtMatmul(handle, description, &alpha, weight.address, a, x.address, b, &beta, out.address, d,
-                                        out.address, d, bytes.baseAddress, workspace.address, workspace.byteCount, device.stream)
-                }
-            }
-            guard run() == 0 else { continue }   // an algorithm may refuse these sizes; skip it
-            try driver.check(driver.cuEventRecord(start, device.stream), "cuEventRecord")
-            for _ in 0..<3 { _ = run() }
-            try driver.check(driver.cuEventRecord(stop, device.stream), "cuEventRecord")
-            try driver.check(driver.cuEventSynchronize(stop), "cuEventSynchronize")
-            var milliseconds: Float = 0
-            try driver.check(driver.cuEventElapsedTime(&milliseconds, start, stop), "cuEventElapsedTime")
-            if milliseconds < bestTime { bestTime = milliseconds; best = algorithm }
-        }
-        return best
     }
 }

@@ -1,7 +1,7 @@
 // out[t, n] = Σ_k x[t, k] · W[n, k] for a few tokens (T <= 8): memory-bound, so one pass over
 // the weights serves every token. Each warp takes whole rows (grid-stride); lanes read 16 bytes
 // (8 bf16) per load, four loads in flight; fp32 accumulation.
-//   x [T, K] bf16, W_i [N_i, K] bf16, out_i [T, N_i] (bf16 or f32). K a multiple of 8.
+//   x [T, K] bf16, W [N, K] bf16, out [T, N] (bf16 or f32). K a multiple of 8.
 #define GEMV_MAX_T 8
 
 __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
@@ -11,26 +11,14 @@ __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
     f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
 }
 
-// Up to three projections of the same input in one launch (q/k/v, gate/up): their rows are
-// numbered one after another, so a warp's row picks its weight and output.
-struct Projections {
-    const bf16* weight[3];
-    void* out[3];
-    int rows[3];
-};
-
-template <typename T> __device__ void gemv(const bf16* __restrict__ x, Projections p, int tokens, int columns) {
+template <typename T> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, T* __restrict__ out,
+                                           int tokens, int rows, int columns) {
     int lane = threadIdx.x & 31;
     int warps = (gridDim.x * blockDim.x) >> 5;
     int vectors = columns / 8;
-    int total = p.rows[0] + p.rows[1] + p.rows[2];
     const uint4* x4 = (const uint4*)x;
-    for (int global = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; global < total; global += warps) {
-        int which = global < p.rows[0] ? 0 : (global < p.rows[0] + p.rows[1] ? 1 : 2);
-        int n = global - (which > 0 ? p.rows[0] : 0) - (which > 1 ? p.rows[1] : 0);
-        int rows = p.rows[which];
-        T* out = (T*)p.out[which];
-        const uint4* w4 = (const uint4*)(p.weight[which] + (long)n * columns);
+    for (int n = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; n < rows; n += warps) {
+        const uint4* w4 = (const uint4*)(weight + (long)n * columns);
         float acc[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
@@ -73,5 +61,5 @@ template <typename T> __device__ void gemv(const bf16* __restrict__ x, Projectio
         }
     }
 }
-extern "C" __global__ void gemv_bf16(const bf16* x, Projections p, int tokens, int columns) { gemv<bf16>(x, p, tokens, columns); }
-extern "C" __global__ void gemv_f32(const bf16* x, Projections p, int tokens, int columns) { gemv<float>(x, p, tokens, columns); }
+extern "C" __global__ void gemv_bf16(const bf16* x, const bf16* w, bf16* out, int tokens, int rows, int columns) { gemv(x, w, out, tokens, rows, columns); }
+extern "C" __global__ void gemv_f32(const bf16* x, const bf16* w, float* out, int tokens, int rows, int columns) { gemv(x, w, out, tokens, rows, columns); }
