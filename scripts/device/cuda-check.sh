@@ -11,13 +11,14 @@ gunzip -kf .device-bin/peregrine.gz && chmod +x .device-bin/peregrine
 bin=.device-bin/peregrine
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv,noheader
 
+if [ "${CHECK:-1}" = "1" ]; then
 echo "== check-backend (first start compiles, second reads the cache)"
 $bin check-backend --device cuda 2>&1 | tee "$out/check-backend.txt" | tail -45
 $bin check-backend --device cuda --seed 2 2>&1 | tail -3
 
 echo "== greedy decoding, CPU (f32) against CUDA (bf16): teacher-forced logits, then free-running tokens"
 python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
-models="$(ls -d .device-data/*/ | grep -v mixtral) /tmp/smollm2-135m"
+models="$(ls -d .device-data/*/ | grep -v -e mixtral -e tokenizer) /tmp/smollm2-135m"
 $bin check-backend --device cuda $(for m in $models; do echo --model $m; done) --steps 32 2>&1 | sed -n '/teacher-forced/,$p'
 for model in $models; do
     ids="1,15,27,300,42,7,99"
@@ -30,6 +31,8 @@ first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
 print(f"{name}: free-running greedy, " + ("identical 32 tokens" if first is None and a == b else f"first divergence at generated token {first}"))
 PY
 done
+
+fi
 
 if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
@@ -47,4 +50,21 @@ if [ "${BENCH:-0}" = "1" ]; then
             | tee "$out/profile-engine.txt" | grep -A 22 "kernel"
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
+fi
+
+if [ "${SERVE:-0}" = "1" ]; then
+    echo "== peregrine serve --device cuda: Llama-3-8B shapes (random weights, the Llama 3 tokenizer), 64 concurrent streams"
+    [ -d /tmp/llama3-8b ] || python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
+    cp .device-data/llama3-tokenizer/* /tmp/llama3-8b/
+    $bin serve --model /tmp/llama3-8b --device cuda --port 8000 --served-model-name llama3-8b > "$out/serve.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 600); do grep -q "serving" "$out/serve.log" && break; sleep 0.2; done
+    cat "$out/serve.log"
+    curl -s http://127.0.0.1:8000/v1/completions -d '{"prompt": "Hello", "max_tokens": 8, "ignore_eos": true}'; echo
+    curl -s -N http://127.0.0.1:8000/v1/completions -d '{"prompt": "Hello", "max_tokens": 3, "stream": true, "ignore_eos": true}' | head -c 600; echo
+    for c in 1 64; do
+        $bin bench serve --base-url http://127.0.0.1:8000 --num-prompts $((c == 1 ? 8 : 256)) --max-concurrency $c --prompt-format ids --vocab-size 128000 \
+            --random-input-len 1024 --random-output-len 128 --ignore-eos --no-progress --result-file "$out/serve-c$c.json" 2>&1 | tail -16
+    done
+    kill -TERM $server; wait $server; echo "serve exited $?"
 fi
