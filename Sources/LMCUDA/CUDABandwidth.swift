@@ -11,22 +11,11 @@ public struct CUDABandwidth: Sendable {
         let source = try CUDABuffer(device: device, byteCount: bytes), destination = try CUDABuffer(device: device, byteCount: bytes)
         let driver = device.driver
         try driver.check(driver.cuMemsetD8Async(source.address, 0x3c, bytes, device.stream), "cuMemsetD8Async")
-        var start: CUhandle?, stop: CUhandle?
-        try driver.check(driver.cuEventCreate(&start, 0), "cuEventCreate")
-        try driver.check(driver.cuEventCreate(&stop, 0), "cuEventCreate")
-        defer { _ = driver.cuEventDestroy(start); _ = driver.cuEventDestroy(stop) }
+        let timer = try EventTimer(device: device)
         func median(_ body: () throws(CUDAError) -> Void) throws(CUDAError) -> Double {
             try body()   // warm-up
             var times: [Double] = []
-            for _ in 0..<repeats {
-                try driver.check(driver.cuEventRecord(start, device.stream), "cuEventRecord")
-                try body()
-                try driver.check(driver.cuEventRecord(stop, device.stream), "cuEventRecord")
-                try driver.check(driver.cuEventSynchronize(stop), "cuEventSynchronize")
-                var milliseconds: Float = 0
-                try driver.check(driver.cuEventElapsedTime(&milliseconds, start, stop), "cuEventElapsedTime")
-                times.append(Double(milliseconds) / 1000)
-            }
+            for _ in 0..<repeats { times.append(try timer.seconds(body)) }
             return times.sorted()[times.count / 2]
         }
         let copyTime = try median { () throws(CUDAError) in

@@ -4,27 +4,18 @@ import Synchronization
 /// is bracketed by events and waited for, so launches no longer overlap: use it to rank kernels,
 /// not to time a step.
 public final class CUDAProfiler: @unchecked Sendable {
-    let device: CUDADevice
-    private var start: CUhandle?, stop: CUhandle?
+    private let timer: EventTimer
     private let totals = Mutex<[String: (count: Int, seconds: Double)]>([:])
 
     init(device: CUDADevice) throws(CUDAError) {
-        self.device = device
-        try device.driver.check(device.driver.cuEventCreate(&start, 0), "cuEventCreate")
-        try device.driver.check(device.driver.cuEventCreate(&stop, 0), "cuEventCreate")
+        timer = try EventTimer(device: device)
     }
 
     func measure(_ name: String, _ body: () throws(CUDAError) -> Void) throws(CUDAError) {
-        let driver = device.driver
-        try driver.check(driver.cuEventRecord(start, device.stream), "cuEventRecord")
-        try body()
-        try driver.check(driver.cuEventRecord(stop, device.stream), "cuEventRecord")
-        try driver.check(driver.cuEventSynchronize(stop), "cuEventSynchronize")
-        var milliseconds: Float = 0
-        try driver.check(driver.cuEventElapsedTime(&milliseconds, start, stop), "cuEventElapsedTime")
+        let seconds = try timer.seconds(body)
         totals.withLock { totals in
             let old = totals[name] ?? (0, 0)
-            totals[name] = (old.count + 1, old.seconds + Double(milliseconds) / 1000)
+            totals[name] = (old.count + 1, old.seconds + seconds)
         }
     }
 

@@ -83,15 +83,13 @@ public enum OpenAIRoutes {
     /// TCP handshake (~0.1 ms locally) against generations of milliseconds to minutes.
     static func generation(_ request: Request, _ slot: ServiceSlot, _ counters: ServerMetrics,
                            _ handler: @escaping @Sendable (OpenAIService, [UInt8]) async throws -> Response) async -> Response {
-        await respond {
+        var response = await respond {
             let service = try slot.ready()
             try authorize(request, service)
             do {
-                var response = try await request.body.consumeWithCancellationOnInboundClose { body in
+                return try await request.body.consumeWithCancellationOnInboundClose { body in
                     try await handler(service, try await collect(body, service, declaredLength: request.headers[.contentLength]))
                 }
-                response.headers[.connection] = "close"
-                return response
             } catch is CancellationError {
                 counters.disconnects.increment()
                 return Response(status: .init(code: 499))   // nobody reads it: the client is gone
@@ -100,6 +98,8 @@ public enum OpenAIRoutes {
                 throw error
             }
         }
+        response.headers[.connection] = "close"   // errors too: the watcher has consumed the connection
+        return response
     }
 
     /// Runs a handler, answering any APIError (or other failure) as an OpenAI error object.

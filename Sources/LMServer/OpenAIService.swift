@@ -77,6 +77,10 @@ public final class OpenAIService: Sendable {
     func readAll(_ stream: AsyncThrowingStream<RequestOutput, Error>, _ body: (RequestOutput) -> Void) async throws(APIError) {
         do {
             for try await output in stream { body(output) }
+            // A cancelled read ends early without an error: say so, or a partial answer would pass for whole.
+            try Task.checkCancellation()
+        } catch is CancellationError {
+            throw APIError(status: 499, message: "The request was cancelled.", type: "cancelled")
         } catch let error as EngineError {
             throw APIError(error)
         } catch {
