@@ -1,9 +1,19 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// `peregrine serve` as a process: it prints where it listens, answers with curl as the
 /// client, and exits 0 on SIGTERM after finishing the requests in flight.
 @Suite struct ServeTests {
+    static let logs = Mutex<[ObjectIdentifier: String]>([:])
+
+    /// The last lines the server wrote to stderr (for failure messages).
+    func serverLog(_ process: Process) -> String {
+        guard let path = Self.logs.withLock({ $0[ObjectIdentifier(process)] }),
+              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
+        return "server stderr: " + String(text.suffix(1500)) + " (exit \(process.isRunning ? "running" : String(process.terminationStatus)))"
+    }
+
     /// Starts the server on a free port; returns the process and its base URL.
     func startServer(_ extra: [String] = [], model: String = CLITests.fixtures + "/models/tiny-llama") throws -> (Process, String) {
         let process = Process()
@@ -11,10 +21,14 @@ import Testing
         process.arguments = ["serve", "--model", model, "--port", "0", "--threads", "2"] + extra
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // The server's stderr goes to a file, so a failing test can say what the server said.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        Self.logs.withLock { $0[ObjectIdentifier(process)] = log.path }
         try process.run()
         var line = Data()
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         // "listening at ...; loading", then "serving NAME (...) at URL/v1" once the model is ready.
         while !String(decoding: line, as: UTF8.self).contains("serving") && Date() < deadline {
             let chunk = out.fileHandleForReading.availableData
@@ -33,7 +47,7 @@ import Testing
     func curl(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "--max-time", "30"] + arguments
+        process.arguments = ["curl", "-s"] + (arguments.contains("--max-time") ? [] : ["--max-time", "30"]) + arguments
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -62,9 +76,9 @@ import Testing
             // Either finished before the signal or during the graceful shutdown; never cut off.
             #expect(body.isEmpty || body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200))")
         }
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
-        #expect(!server.isRunning && server.terminationStatus == 0)
+        #expect(!server.isRunning && server.terminationStatus == 0, "\(serverLog(server))")
     }
 
     /// The value of a Prometheus sample (first series whose line starts with `name`).
@@ -78,27 +92,29 @@ import Testing
     /// and both are counted. Then SIGTERM under load: streams in flight finish, new connections
     /// are refused (or answered 503), and the process exits 0.
     @Test func disconnectsAbortAndShutdownDrainsUnderLoad() async throws {
-        let (server, url) = try startServer(model: CLITests.defaultModel)
+        // A long graceful shutdown: on a loaded CI machine the streams in flight may take a while.
+        let (server, url) = try startServer(["--shutdown-timeout", "300"], model: CLITests.defaultModel)
         defer { if server.isRunning { server.terminate() } }
         let long = #"{"prompt": "Once upon a time", "max_tokens": 3000, "ignore_eos": true"#
-        async let streamed = Task.detached { try self.curl(["-N", "--max-time", "1.5", url + "/v1/completions", "-d", long + #", "stream": true}"#]) }.value
-        async let whole = Task.detached { try self.curl(["--max-time", "1.5", url + "/v1/chat/completions",
+        async let streamed = Task.detached { try self.curl(["-N", "--max-time", "4", url + "/v1/completions", "-d", long + #", "stream": true}"#]) }.value
+        async let whole = Task.detached { try self.curl(["--max-time", "4", url + "/v1/chat/completions",
                                                          "-d", #"{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3000, "ignore_eos": true}"#]) }.value
         let (partial, nothing) = try await (streamed, whole)
-        #expect(partial.hasPrefix("data: ") && !partial.contains("[DONE]"), "\(partial.prefix(200))")
+        // On a loaded machine the stream may not have produced a token within 4 s: then it is empty.
+        #expect((partial.isEmpty || partial.hasPrefix("data: ")) && !partial.contains("[DONE]"), "\(partial.prefix(200)) \(serverLog(server))")
         #expect(nothing.isEmpty)
         var disconnects: Double?, running: Double?, blocks: Double?
-        for _ in 0..<100 {
+        for _ in 0..<600 {
             disconnects = try metric("peregrine_client_disconnects_total", url)
             running = try metric("peregrine_num_requests_running", url)
             blocks = try metric("peregrine_kv_cache_blocks_used", url)
             if disconnects == 2 && running == 0 && blocks == 0 { break }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        #expect(disconnects == 2 && running == 0 && blocks == 0, "disconnects \(String(describing: disconnects)), running \(String(describing: running)), blocks \(String(describing: blocks))")
+        #expect(disconnects == 2 && running == 0 && blocks == 0, "\(serverLog(server)) disconnects \(String(describing: disconnects)), running \(String(describing: running)), blocks \(String(describing: blocks))")
 
         let streams = (0..<3).map { _ in
-            Task.detached { try self.curl(["-N", url + "/v1/completions", "-d", #"{"prompt": "Hello", "max_tokens": 60, "ignore_eos": true, "stream": true}"#]) }
+            Task.detached { try self.curl(["-N", "--max-time", "300", url + "/v1/completions", "-d", #"{"prompt": "Hello", "max_tokens": 24, "ignore_eos": true, "stream": true}"#]) }
         }
         try await Task.sleep(nanoseconds: 300_000_000)
         kill(server.processIdentifier, SIGTERM)
@@ -107,9 +123,9 @@ import Testing
         #expect(late == "000" || late == "503", "a request after SIGTERM got \(late)")
         for stream in streams {
             let body = try await stream.value
-            #expect(body.hasPrefix("data: ") && body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200))")
+            #expect(body.hasPrefix("data: ") && body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200)) \(serverLog(server))")
         }
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
         #expect(!server.isRunning && server.terminationStatus == 0)
     }
