@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # One device call: correctness of the CUDA backend, then its benchmarks. Run from the repo root
 # on the device machine with .device-bin (the stripped, gzipped static binary) and .device-data
-# (the tiny fixture models) carried. Logs go to $OUT.
+# (the tiny fixture models) carried. Logs go to $OUT. Prepared here with:
+#   swift build -c release --static-swift-stdlib --product peregrine
+#   mkdir -p .device-bin && strip -o .device-bin/peregrine .build/release/peregrine && gzip -9f .device-bin/peregrine
+#   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,qwen2,qwen3} .device-data/
+#   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
+# Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks; PROFILE=1 / PROFILE_ENGINE=1
+# per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export PEREGRINE_HOME=/tmp/peregrine-home
