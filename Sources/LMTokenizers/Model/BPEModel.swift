@@ -1,8 +1,11 @@
+import Synchronization
+
 /// Byte-pair encoding as Hugging Face tokenizers runs it (`models/bpe`): a word starts as its
 /// characters (or, with `byteFallback`, `<0xXX>` tokens for characters not in the vocabulary) and
 /// the adjacent pair with the lowest merge rank is merged until none applies; ties go to the
 /// leftmost pair. Supports `ignore_merges`, `continuing_subword_prefix`, `end_of_word_suffix`,
-/// an unknown token (optionally fused) and a cache of encoded words.
+/// an unknown token (optionally fused) and a cache of encoded words, shared by every thread
+/// that encodes (the server tokenizes requests concurrently), so it sits behind a lock.
 final class BPEModel: @unchecked Sendable {
     let vocab: [String: Int32]
     let tokens: [String]                    // id -> token
@@ -14,7 +17,7 @@ final class BPEModel: @unchecked Sendable {
     let ignoreMerges: Bool
     let continuingSubwordPrefix: String
     let endOfWordSuffix: String
-    private var cache: [String: [Int32]] = [:]
+    private let cache = Mutex<[String: [Int32]]>([:])
     private static let cacheLimit = 50_000
     /// Longer words (unsplit SentencePiece text) are not cached.
     private static let cacheableLength = 128
@@ -58,7 +61,7 @@ final class BPEModel: @unchecked Sendable {
 
     /// The ids of one pre-tokenized word.
     func encode(_ word: String, into output: inout [Int32]) {
-        if let cached = cache[word] {
+        if let cached = cache.withLock({ $0[word] }) {
             output.append(contentsOf: cached)
             return
         }
@@ -68,8 +71,10 @@ final class BPEModel: @unchecked Sendable {
         }
         var ids: [Int32] = []
         encodeUncached(word, into: &ids)
-        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[word] = ids
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[word] = ids
+        }
         output.append(contentsOf: ids)
     }
 
