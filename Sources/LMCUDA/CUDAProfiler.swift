@@ -21,10 +21,20 @@ public final class CUDAProfiler: @unchecked Sendable {
 
     public func reset() { totals.withLock { $0 = [:] } }
 
-    /// Kernels by total time: name, launches, total ms, share.
-    public func report() -> [(name: String, count: Int, milliseconds: Double, share: Double)] {
+    /// One kernel's launches and device time since the last reset.
+    public struct Entry: Sendable {
+        public var name: String
+        public var count: Int
+        public var milliseconds: Double
+        /// Its part of all the profiled time.
+        public var share: Double
+    }
+
+    /// Kernels by total time.
+    public func report() -> [Entry] {
         let entries = totals.withLock { $0 }
         let all = entries.values.reduce(0) { $0 + $1.seconds }
-        return entries.sorted { $0.value.seconds > $1.value.seconds }.map { ($0.key, $0.value.count, $0.value.seconds * 1000, $0.value.seconds / max(all, 1e-12)) }
+        return entries.sorted { $0.value.seconds > $1.value.seconds }
+            .map { Entry(name: $0.key, count: $0.value.count, milliseconds: $0.value.seconds * 1000, share: $0.value.seconds / max(all, 1e-12)) }
     }
 }

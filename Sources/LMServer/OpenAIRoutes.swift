@@ -35,8 +35,7 @@ public enum OpenAIRoutes {
         router.get("version") { _, _ in json(["version": version]) }
         router.get("v1/models") { request, _ in
             await respond {
-                let service = try slot.ready()
-                try authorize(request, service)
+                let service = try admit(request, slot)
                 return json(ModelList(data: [.init(id: service.settings.modelName, created: service.created,
                                                    maxModelLen: service.settings.maxModelLen)]))
             }
@@ -61,16 +60,16 @@ public enum OpenAIRoutes {
         }
         router.post("tokenize") { request, _ in
             await respond {
-                let service = try slot.ready()
-                try authorize(request, service)
-                return json(try service.tokenize(try RequestDecoding.decode(OpenAIService.TokenizeRequest.self, from: try await collect(request.body, service))))
+                let service = try admit(request, slot)
+                let body = try await collect(request.body, service, declaredLength: request.headers[.contentLength])
+                return json(try service.tokenize(try RequestDecoding.decode(OpenAIService.TokenizeRequest.self, from: body)))
             }
         }
         router.post("detokenize") { request, _ in
             await respond {
-                let service = try slot.ready()
-                try authorize(request, service)
-                return json(try service.detokenize(try RequestDecoding.decode(OpenAIService.DetokenizeRequest.self, from: try await collect(request.body, service))))
+                let service = try admit(request, slot)
+                let body = try await collect(request.body, service, declaredLength: request.headers[.contentLength])
+                return json(try service.detokenize(try RequestDecoding.decode(OpenAIService.DetokenizeRequest.self, from: body)))
             }
         }
         return router
@@ -84,8 +83,7 @@ public enum OpenAIRoutes {
     static func generation(_ request: Request, _ slot: ServiceSlot, _ counters: ServerMetrics,
                            _ handler: @escaping @Sendable (OpenAIService, [UInt8]) async throws -> Response) async -> Response {
         var response = await respond {
-            let service = try slot.ready()
-            try authorize(request, service)
+            let service = try admit(request, slot)
             do {
                 return try await request.body.consumeWithCancellationOnInboundClose { body in
                     try await handler(service, try await collect(body, service, declaredLength: request.headers[.contentLength]))
@@ -121,12 +119,14 @@ public enum OpenAIRoutes {
         return response
     }
 
-    static func authorize(_ request: Request, _ service: OpenAIService) throws(APIError) {
-        guard let key = service.settings.apiKey else { return }
-        guard request.headers[.authorization] == "Bearer " + key else { throw .unauthorized }
+    /// The service, once the model is loaded (else 503) and the API key checks out (else 401).
+    static func admit(_ request: Request, _ slot: ServiceSlot) throws(APIError) -> OpenAIService {
+        let service = try slot.ready()
+        if let key = service.settings.apiKey, request.headers[.authorization] != "Bearer " + key { throw .unauthorized }
+        return service
     }
 
-    static func collect(_ body: RequestBody, _ service: OpenAIService, declaredLength: String? = nil) async throws -> [UInt8] {
+    static func collect(_ body: RequestBody, _ service: OpenAIService, declaredLength: String?) async throws -> [UInt8] {
         let limit = service.settings.maxBodyBytes
         if let length = declaredLength.flatMap(Int.init), length > limit { throw APIError.bodyTooLarge(limit: limit) }
         do {

@@ -88,7 +88,9 @@ struct BackendOptions: ParsableArguments {
     }
 
     private func makeCUDABackend() throws -> CUDABackend {
+        // The device first: without a driver this fails before anything else is built.
+        let device = try CUDADevice(environment: ProcessInfo.processInfo.environment)
         let cpu = try CPUBackend(threads: threads ?? 1)   // its dequantizers load quantized checkpoints
-        return try CUDABackend(environment: ProcessInfo.processInfo.environment, dequantize: { cpu.dequantize($0) })
+        return try CUDABackend(device: device, dequantize: { cpu.dequantize($0) })
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LMCUDA
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,4 +26,13 @@ struct TextTable {
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
+}
+
+/// The CUDA profiler's busiest kernels as a table (`PEREGRINE_CUDA_PROFILE=1`).
+func kernelProfileTable(_ phase: String, _ entries: [CUDAProfiler.Entry]) -> String {
+    var table = TextTable(header: ["\(phase) kernel (PEREGRINE_CUDA_PROFILE=1, each op timed alone)", "launches", "ms", "share"])
+    for entry in entries.prefix(20) {
+        table.rows.append([entry.name, "\(entry.count)", format(entry.milliseconds, decimals: 2), format(100 * entry.share, decimals: 1) + "%"])
+    }
+    return table.render()
 }

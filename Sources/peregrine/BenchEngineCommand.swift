@@ -121,11 +121,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
         print(table.render())
         if let profiler = (backend as? CUDABackend)?.profiler {
-            var kernels = TextTable(header: ["kernel, all levels (PEREGRINE_CUDA_PROFILE=1, each op timed alone)", "launches", "ms", "share"])
-            for entry in profiler.report().prefix(20) {
-                kernels.rows.append([entry.name, "\(entry.count)", format(entry.milliseconds, decimals: 1), format(100 * entry.share, decimals: 1) + "%"])
-            }
-            print("\n" + kernels.render())
+            print("\n" + kernelProfileTable("all levels:", profiler.report()))
         }
     }
 

@@ -30,7 +30,6 @@ struct BenchModelCommand: ParsableCommand {
 
     @OptionGroup var backendOptions: BackendOptions
 
-    typealias KernelProfile = [(name: String, count: Int, milliseconds: Double, share: Double)]
 
     func validate() throws {
         for name in preset where ModelPresets.spec(named: name) == nil {
@@ -72,7 +71,7 @@ struct BenchModelCommand: ParsableCommand {
                 try DecoderModel(spec: spec, source: RandomWeights(spec: spec, dtype: weightType), names: .huggingFace, backend: backend)
             }))
         }
-        var allProfiles: [(String, KernelProfile)] = []
+        var allProfiles: [(String, [CUDAProfiler.Entry])] = []
         for (label, make) in targets {
             let model = try make()
             let result = try measure(model)
@@ -86,20 +85,14 @@ struct BenchModelCommand: ParsableCommand {
                                format(100 * bytes / perToken / ceilingBytesPerSecond, decimals: 0) + "%"])
         }
         print(table.render())
-        for (phase, report) in allProfiles {
-            var kernels = TextTable(header: ["\(phase) kernel (PEREGRINE_CUDA_PROFILE=1, each op timed alone)", "launches", "ms", "share"])
-            for entry in report.prefix(20) {
-                kernels.rows.append([entry.name, "\(entry.count)", format(entry.milliseconds, decimals: 2), format(100 * entry.share, decimals: 1) + "%"])
-            }
-            print("\n" + kernels.render())
-        }
+        for (phase, report) in allProfiles { print("\n" + kernelProfileTable(phase, report)) }
     }
 
     /// Best prefill and decode tokens/s over the repeats. Prefill runs the whole prompt as one
     /// step; decode starts from a one-token prompt and generates one token per step, as
     /// llama-bench's pp and tg tests do.
-    private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double, profiles: [(String, KernelProfile)]) {
-        var profiles: [(String, KernelProfile)] = []
+    private func measure(_ model: DecoderModel) throws -> (prefill: Double, decode: Double, profiles: [(String, [CUDAProfiler.Entry])]) {
+        var profiles: [(String, [CUDAProfiler.Entry])] = []
         // Stay within the model's context (the tiny fixtures have 256 positions).
         let decodeTokens = min(self.decodeTokens, model.spec.maxPositions / 2)
         let promptTokens = min(self.promptTokens, model.spec.maxPositions - decodeTokens)

@@ -1,21 +1,24 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// `peregrine serve` as a process: it prints where it listens, answers with curl as the
 /// client, and exits 0 on SIGTERM after finishing the requests in flight.
 @Suite struct ServeTests {
-    static let logs = Mutex<[ObjectIdentifier: String]>([:])
+    /// A `peregrine serve` process, its base URL and the file its stderr goes to.
+    struct Server {
+        let process: Process
+        let url: String
+        let log: String
 
-    /// The last lines the server wrote to stderr (for failure messages).
-    func serverLog(_ process: Process) -> String {
-        guard let path = Self.logs.withLock({ $0[ObjectIdentifier(process)] }),
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
-        return "server stderr: " + String(text.suffix(1500)) + " (exit \(process.isRunning ? "running" : String(process.terminationStatus)))"
+        /// The last lines the server wrote to stderr (for failure messages).
+        var stderr: String {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return "server stderr: " + String(text.suffix(1500)) + " (exit \(process.isRunning ? "running" : String(process.terminationStatus)))"
+        }
     }
 
     /// Starts the server on a free port; returns the process and its base URL.
-    func startServer(_ extra: [String] = [], model: String = CLITests.fixtures + "/models/tiny-llama") throws -> (Process, String) {
+    func startServer(_ extra: [String] = [], model: String = CLITests.fixtures + "/models/tiny-llama") throws -> Server {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLITests.binary)
         process.arguments = ["serve", "--model", model, "--port", "0", "--threads", "2"] + extra
@@ -25,7 +28,6 @@ import Testing
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
-        Self.logs.withLock { $0[ObjectIdentifier(process)] = log.path }
         try process.run()
         var line = Data()
         let deadline = Date().addingTimeInterval(180)
@@ -41,7 +43,7 @@ import Testing
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "no address in \(text)"])
         }
         let url = text[range.lowerBound...].split(separator: "\n")[0].replacingOccurrences(of: "/v1", with: "")
-        return (process, url)
+        return Server(process: process, url: url, log: log.path)
     }
 
     func curl(_ arguments: [String]) throws -> String {
@@ -57,7 +59,8 @@ import Testing
     }
 
     @Test func servesAndShutsDownGracefully() async throws {
-        let (server, url) = try startServer(["--served-model-name", "tiny"])
+        let started = try startServer(["--served-model-name", "tiny"])
+        let (server, url) = (started.process, started.url)
         defer { if server.isRunning { server.terminate() } }
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", url + "/health"]) == "200")
         let whole = try curl([url + "/v1/completions", "-d", #"{"model": "tiny", "prompt": "Hello", "max_tokens": 5, "temperature": 0}"#])
@@ -78,7 +81,7 @@ import Testing
         }
         let deadline = Date().addingTimeInterval(60)
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
-        #expect(!server.isRunning && server.terminationStatus == 0, "\(serverLog(server))")
+        #expect(!server.isRunning && server.terminationStatus == 0, "\(started.stderr)")
     }
 
     /// The value of a Prometheus sample (first series whose line starts with `name`).
@@ -93,7 +96,8 @@ import Testing
     /// are refused (or answered 503), and the process exits 0.
     @Test func disconnectsAbortAndShutdownDrainsUnderLoad() async throws {
         // A long graceful shutdown: on a loaded CI machine the streams in flight may take a while.
-        let (server, url) = try startServer(["--shutdown-timeout", "300"], model: CLITests.defaultModel)
+        let started = try startServer(["--shutdown-timeout", "300"], model: CLITests.defaultModel)
+        let (server, url) = (started.process, started.url)
         defer { if server.isRunning { server.terminate() } }
         let long = #"{"prompt": "Once upon a time", "max_tokens": 3000, "ignore_eos": true"#
         async let streamed = Task.detached { try self.curl(["-N", "--max-time", "4", url + "/v1/completions", "-d", long + #", "stream": true}"#]) }.value
@@ -101,7 +105,7 @@ import Testing
                                                          "-d", #"{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3000, "ignore_eos": true}"#]) }.value
         let (partial, nothing) = try await (streamed, whole)
         // On a loaded machine the stream may not have produced a token within 4 s: then it is empty.
-        #expect((partial.isEmpty || partial.hasPrefix("data: ")) && !partial.contains("[DONE]"), "\(partial.prefix(200)) \(serverLog(server))")
+        #expect((partial.isEmpty || partial.hasPrefix("data: ")) && !partial.contains("[DONE]"), "\(partial.prefix(200)) \(started.stderr)")
         #expect(nothing.isEmpty)
         var disconnects: Double?, running: Double?, blocks: Double?
         for _ in 0..<600 {
@@ -111,19 +115,23 @@ import Testing
             if disconnects == 2 && running == 0 && blocks == 0 { break }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        #expect(disconnects == 2 && running == 0 && blocks == 0, "\(serverLog(server)) disconnects \(String(describing: disconnects)), running \(String(describing: running)), blocks \(String(describing: blocks))")
+        #expect(disconnects == 2 && running == 0 && blocks == 0, "\(started.stderr) disconnects \(String(describing: disconnects)), running \(String(describing: running)), blocks \(String(describing: blocks))")
 
         let streams = (0..<3).map { _ in
-            Task.detached { try self.curl(["-N", "--max-time", "300", url + "/v1/completions", "-d", #"{"prompt": "Hello", "max_tokens": 24, "ignore_eos": true, "stream": true}"#]) }
+            Task.detached { try self.curl(["-N", "--max-time", "300", url + "/v1/completions", "-d", #"{"prompt": "Hello", "max_tokens": 60, "ignore_eos": true, "stream": true}"#]) }
         }
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // SIGTERM once all three are running (on a loaded machine the clients may take a while to connect).
+        for _ in 0..<1200 {
+            if try metric("peregrine_num_requests_running", url) ?? 0 >= 3 { break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
         kill(server.processIdentifier, SIGTERM)
         try await Task.sleep(nanoseconds: 200_000_000)
         let late = try curl(["-o", "/dev/null", "-w", "%{http_code}", url + "/health"])
         #expect(late == "000" || late == "503", "a request after SIGTERM got \(late)")
         for stream in streams {
             let body = try await stream.value
-            #expect(body.hasPrefix("data: ") && body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200)) \(serverLog(server))")
+            #expect(body.hasPrefix("data: ") && body.hasSuffix("data: [DONE]\n\n"), "\(body.suffix(200)) \(started.stderr)")
         }
         let deadline = Date().addingTimeInterval(60)
         while server.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
@@ -133,7 +141,8 @@ import Testing
     /// `bench serve` against our own server for a few seconds writes a complete result file,
     /// `bench plot` draws it, and bad flags are refused with a message.
     @Test func benchServeWritesAResultAndPlots() async throws {
-        let (server, url) = try startServer(["--served-model-name", "tiny"])
+        let started = try startServer(["--served-model-name", "tiny"])
+        let (server, url) = (started.process, started.url)
         defer { if server.isRunning { server.terminate() } }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-bench-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -43,24 +43,27 @@ public struct CompletionChoice: Codable, Equatable, Sendable {
     }
 }
 
-/// `text_completion` objects, whole or streamed (the same object per chunk, as OpenAI sends).
-public struct CompletionResponse: Codable, Equatable, Sendable {
+/// The envelope every completion answer shares, whole or streamed: `text_completion`,
+/// `chat.completion` or `chat.completion.chunk` objects around their choices (`usage` sent as null
+/// when absent, as OpenAI does).
+public struct CompletionObject<Choice: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
     public var id: String
-    public var object = "text_completion"
+    public var object: String
     public var created: Int
     public var model: String
-    public var choices: [CompletionChoice]
+    public var choices: [Choice]
     public var usage: Usage?
 
-    public init(id: String, created: Int, model: String, choices: [CompletionChoice], usage: Usage?) {
+    enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage }
+
+    init(id: String, object: String, created: Int, model: String, choices: [Choice], usage: Usage?) {
         self.id = id
+        self.object = object
         self.created = created
         self.model = model
         self.choices = choices
         self.usage = usage
     }
-
-    enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -70,6 +73,15 @@ public struct CompletionResponse: Codable, Equatable, Sendable {
         try c.encode(model, forKey: .model)
         try c.encode(choices, forKey: .choices)
         try c.encode(usage, forKey: .usage)
+    }
+}
+
+/// `text_completion` objects (the same object per streamed chunk, as OpenAI sends).
+public typealias CompletionResponse = CompletionObject<CompletionChoice>
+
+extension CompletionObject where Choice == CompletionChoice {
+    public init(id: String, created: Int, model: String, choices: [CompletionChoice], usage: Usage?) {
+        self.init(id: id, object: "text_completion", created: created, model: model, choices: choices, usage: usage)
     }
 }
 
@@ -124,33 +136,12 @@ public struct ChatChoice: Codable, Equatable, Sendable {
 }
 
 /// `chat.completion` and `chat.completion.chunk` objects.
-public struct ChatCompletionResponse: Codable, Equatable, Sendable {
-    public var id: String
-    public var object: String
-    public var created: Int
-    public var model: String
-    public var choices: [ChatChoice]
-    public var usage: Usage?
+public typealias ChatCompletionResponse = CompletionObject<ChatChoice>
 
-    enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage }
-
+extension CompletionObject where Choice == ChatChoice {
     public init(id: String, chunk: Bool, created: Int, model: String, choices: [ChatChoice], usage: Usage?) {
-        self.id = id
-        object = chunk ? "chat.completion.chunk" : "chat.completion"
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(object, forKey: .object)
-        try c.encode(created, forKey: .created)
-        try c.encode(model, forKey: .model)
-        try c.encode(choices, forKey: .choices)
-        try c.encode(usage, forKey: .usage)
+        self.init(id: id, object: chunk ? "chat.completion.chunk" : "chat.completion", created: created, model: model,
+                  choices: choices, usage: usage)
     }
 }
 
