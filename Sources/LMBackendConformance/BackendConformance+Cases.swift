@@ -20,6 +20,18 @@ extension BackendConformance {
         return compare("rmsNorm", "[\(rows), \(columns)]", out)
     }
 
+    /// Both results of the fused op: the normed output and the updated residual.
+    mutating func addRMSNorm(rows: Int, columns: Int) throws -> [ConformanceResult] {
+        let shape = Shape(rows, columns)
+        let residual = try pair(representable(random.values(rows * columns, scale: 3)), shape)
+        let delta = try pair(representable(random.values(rows * columns)), shape)
+        let w = try weight(representable(random.values(columns)), Shape(columns))
+        let out = try outputs(shape)
+        reference.addRMSNorm(residual.0, delta.0, weight: w.0, epsilon: 1e-5, out: out.0)
+        candidate.addRMSNorm(residual.1, delta.1, weight: w.1, epsilon: 1e-5, out: out.1)
+        return [compare("addRMSNorm", "[\(rows), \(columns)]", out), compare("addRMSNorm residual", "[\(rows), \(columns)]", residual)]
+    }
+
     mutating func elementwise(rows: Int, columns: Int) throws -> ConformanceResult {
         let shape = Shape(rows, columns)
         let a = try pair(representable(random.values(rows * columns)), shape), b = try pair(representable(random.values(rows * columns)), shape)

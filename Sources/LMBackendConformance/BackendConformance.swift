@@ -24,10 +24,13 @@ public struct BackendConformance {
         for (rows, columns) in [(1, 64), (7, 576), (33, 4096)] {
             results.append(try gatherRows(rows: rows, columns: columns))
             results.append(try rmsNorm(rows: rows, columns: columns))
+            results.append(contentsOf: try addRMSNorm(rows: rows, columns: columns))
             results.append(try elementwise(rows: rows, columns: columns))
             results.append(contentsOf: try gated(rows: rows, columns: columns))
         }
-        for (t, k, n, bias) in [(1, 64, 96, false), (5, 576, 192, true), (64, 1024, 4096, false), (17, 4096, 512, true)] {
+        // The last two: GEMV rows shared by 4 warps (and an odd row left over in the last block).
+        for (t, k, n, bias) in [(1, 64, 96, false), (5, 576, 192, true), (64, 1024, 4096, false), (17, 4096, 512, true),
+                                (3, 4096, 1003, false), (8, 8192, 257, true)] {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
@@ -52,6 +55,7 @@ public struct BackendConformance {
         results.append(try attention(qHeads: 16, kvHeads: 2, dim: 64, blockSize: 16, window: nil,
                                      sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
         results.append(try argmax(rows: 5, columns: 32000))
+        results.append(contentsOf: try sample(rows: 24, vocab: 32000))
         return results
     }
 

@@ -10,11 +10,13 @@ struct AttentionInputs {
     let device: CUDADevice
     private(set) var batch: AttentionBatch?
     private var buffers: [String: CUDABuffer] = [:]
+    /// Row stride of blockTables: a power of two, so it changes rarely as contexts grow (a
+    /// recorded step is keyed by it).
     private(set) var maxBlocks = 1
     private(set) var decodeCount = 0
     private(set) var tileCount = 0
-    /// Longest context among the decode tokens (keys the split-K kernel covers).
-    private(set) var decodeContext = 0
+    /// Counts buffer reallocations: a recorded step is only valid within one generation.
+    private(set) var generation = 0
 
     init(device: CUDADevice) { self.device = device }
 
@@ -27,7 +29,8 @@ struct AttentionInputs {
         if self.batch == batch { return }
         let tokens = batch.tokenCount
         var positions = [Int32](repeating: 0, count: tokens), tokenTables = [Int32](repeating: 0, count: tokens)
-        maxBlocks = max(1, batch.sequences.map(\.blockTable.count).max() ?? 1)
+        let longest = max(1, batch.sequences.map(\.blockTable.count).max() ?? 1)
+        maxBlocks = 1 << (Int.bitWidth - (longest - 1).leadingZeroBitCount)
         var tables = [Int32](repeating: 0, count: batch.sequences.count * maxBlocks)
         for (s, sequence) in batch.sequences.enumerated() {
             for i in 0..<sequence.queryCount {
@@ -41,11 +44,9 @@ struct AttentionInputs {
         try upload(batch.slotMapping, "slots")
         try upload(tables, "blockTables")
         var decodeRows: [Int32] = [], tiles: [Int32] = []
-        decodeContext = 0
         for sequence in batch.sequences {
             if sequence.queryCount == 1 {
                 decodeRows.append(Int32(sequence.queryStart))
-                decodeContext = max(decodeContext, sequence.contextLength)
             } else {
                 for start in stride(from: 0, to: sequence.queryCount, by: 32) {
                     tiles += [Int32(sequence.queryStart + start), Int32(min(32, sequence.queryCount - start))]
@@ -71,8 +72,14 @@ struct AttentionInputs {
         return tensor("scratch", count: count)
     }
 
-    private mutating func upload(_ values: [Int32], _ name: String) throws(CUDAError) {
-        try reserve(name, bytes: values.count * 4)
+    /// Copies `values` into scratch `name` (sampling parameters); returns its address.
+    mutating func upload(floats values: [Float], _ name: String) throws(CUDAError) -> CUdeviceptr {
+        try upload(values, name)
+        return buffers[name]!.address
+    }
+
+    private mutating func upload<T>(_ values: [T], _ name: String) throws(CUDAError) {
+        try reserve(name, bytes: values.count * MemoryLayout<T>.stride)
         device.makeCurrent()
         let result = values.withUnsafeBytes { device.driver.cuMemcpyHtoDAsync(buffers[name]!.address, $0.baseAddress, $0.count, device.stream) }
         try device.driver.check(result, "cuMemcpyHtoDAsync(\(name))")
@@ -82,5 +89,6 @@ struct AttentionInputs {
         if let existing = buffers[name], existing.byteCount >= bytes { return }
         // Grow geometrically so a slowly growing batch reallocates rarely.
         buffers[name] = try CUDABuffer(device: device, byteCount: max(bytes, (buffers[name]?.byteCount ?? 0) * 2, 4096))
+        generation += 1
     }
 }

@@ -11,10 +11,21 @@ extension CUDABackend {
     public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
         let rows = x.shape[0], columns = x.elementCount / max(rows, 1)
         precondition(weight.dtype == x.dtype, "rmsNorm of \(x.dtype) rows with a \(weight.dtype) weight")
-        launch(.rmsNorm, "rms_norm_" + suffix(x.dtype), grid: (rows, 1, 1), block: columns >= 1024 ? 1024 : max(32, (columns + 31) / 32 * 32)) { a in
+        launch(.rmsNorm, "rms_norm_" + suffix(x.dtype), grid: (rows, 1, 1), block: normThreads(columns)) { a in
             a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(columns)); a.add(epsilon)
         }
     }
+
+    public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
+        let rows = residual.shape[0], columns = residual.elementCount / max(rows, 1)
+        precondition(weight.dtype == residual.dtype && delta.dtype == residual.dtype, "addRMSNorm of \(residual.dtype) and \(delta.dtype) rows with a \(weight.dtype) weight")
+        launch(.rmsNorm, "add_rms_norm_" + suffix(residual.dtype), grid: (rows, 1, 1), block: normThreads(columns)) { a in
+            a.add(residual.address); a.add(delta.address); a.add(weight.address); a.add(out.address); a.add(Int32(columns)); a.add(epsilon)
+        }
+    }
+
+    /// A block per row: up to 1024 threads, a whole number of warps.
+    private func normThreads(_ columns: Int) -> Int { columns >= 1024 ? 1024 : max(32, (columns + 31) / 32 * 32) }
 
     public func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
         let n = out.elementCount
@@ -42,7 +53,9 @@ extension CUDABackend {
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
         if tokens <= 8, columns % 8 == 0, useGEMV {
             // A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
-            launch(.gemv, "gemv_" + suffix(out.dtype), grid: (max(1, min((rows + 7) / 8, device.multiprocessors * 16)), 1, 1), block: 256) { a in
+            let split = gemvSplit(rows: rows, columns: columns), rowsPerBlock = 8 / split
+            launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)), 1, 1),
+                   block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
             }
         } else {
@@ -63,6 +76,16 @@ extension CUDABackend {
                 a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
             }
         }
+    }
+
+    /// Warps per GEMV row: enough that a matrix of few rows still has about 48 warps per
+    /// multiprocessor streaming it, while every warp keeps four 16-byte loads per lane in flight.
+    func gemvSplit(rows: Int, columns: Int) -> Int {
+        if let gemvSplitOverride { return gemvSplitOverride }
+        let vectors = columns / 8
+        var split = 1
+        while split < 8, rows * split < 48 * device.multiprocessors, vectors / (split * 2) >= 128 { split *= 2 }
+        return split
     }
 
     public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
@@ -108,9 +131,12 @@ extension CUDABackend {
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
             // Enough splits for about 16 blocks per multiprocessor (each warp's chain of dependent
-            // key loads is short), each split at least 64 keys.
-            let splits = max(1, min((inputs.decodeContext + 63) / 64, (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
-            let chunk = (inputs.decodeContext + splits - 1) / splits
+            // key loads is short), no more than the longest table could fill with 64 keys each;
+            // each sequence uses as many as give it 64 keys or more. The grid depends on n and
+            // the table stride alone, so a recorded step replays at any context within the stride.
+            let minChunk = 64
+            let splits = max(1, min((inputs.maxBlocks * blockSize + minChunk - 1) / minChunk,
+                                    (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in
                 (try attentionInputs.scratch("partOut", bytes: partials * dim * 4), try attentionInputs.scratch("partMax", bytes: partials * 4),
@@ -124,11 +150,11 @@ extension CUDABackend {
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
-                a.add(Int32(chunk)); a.add(partOut); a.add(partMax); a.add(partSum)
+                a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
             }
             launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in
-                a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(out.address)
-                a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
+                a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(positions); a.add(window); a.add(Int32(minChunk))
+                a.add(out.address); a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
             }
         }
         if inputs.tileCount > 0 {

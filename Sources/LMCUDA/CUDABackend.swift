@@ -18,12 +18,20 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let profiler: CUDAProfiler?
     /// Our GEMV for linears of up to 8 tokens (`PEREGRINE_CUDA_GEMV=0`: cuBLASLt for all sizes).
     let useGEMV: Bool
+    /// `PEREGRINE_CUDA_GEMV_SPLIT=1|2|4|8`: warps per GEMV row for every shape (experiments).
+    let gemvSplitOverride: Int?
+    /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
+    let stepGraphs: StepGraphs?
 
-    public init(device: CUDADevice, dequantize: (@Sendable (HostTensor) -> [Float])? = nil) throws(CUDAError) {
+    /// - Parameter recordSteps: replay decode steps from CUDA graphs (off: `--enforce-eager`).
+    public init(device: CUDADevice, dequantize: (@Sendable (HostTensor) -> [Float])? = nil, recordSteps: Bool = true) throws(CUDAError) {
         self.device = device
         self.dequantize = dequantize
         profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
         useGEMV = device.environment["PEREGRINE_CUDA_GEMV"] != "0"
+        gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
+        // The profiler times each op alone, which a replayed graph cannot do.
+        stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
         matmul = try MatrixMultiplier(device: device)
         attentionInputs = AttentionInputs(device: device)
         // Compile (or load from the cache) every kernel now, not inside the first request.
@@ -31,9 +39,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     /// Opens GPU `ordinal` (errors name what is missing: the driver, a GPU, NVRTC, cuBLASLt).
-    public convenience init(ordinal: Int = 0, environment: [String: String], dequantize: (@Sendable (HostTensor) -> [Float])? = nil) throws(CUDAError) {
-        try self.init(device: CUDADevice(ordinal: ordinal, environment: environment), dequantize: dequantize)
+    public convenience init(ordinal: Int = 0, environment: [String: String], dequantize: (@Sendable (HostTensor) -> [Float])? = nil,
+                            recordSteps: Bool = true) throws(CUDAError) {
+        try self.init(device: CUDADevice(ordinal: ordinal, environment: environment), dequantize: dequantize, recordSteps: recordSteps)
     }
+
+    /// (recorded, replayed) decode-step graphs so far.
+    public var stepGraphCounts: (recorded: Int, replayed: Int) { (stepGraphs?.recordedCount ?? 0, stepGraphs?.replayedCount ?? 0) }
 
     public var name: String { "cuda (\(device.name), sm_\(device.architecture))" }
     public var activationDType: DType { .bf16 }
@@ -94,6 +106,36 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
     }
 
+    // MARK: Steps
+
+    public func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void) {
+        guard let replayKey, let stepGraphs else { return body() }
+        // Inputs go up before the graph runs: a recording must not hold host copies.
+        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
+        let key = StepGraphs.Key(step: replayKey, tableStride: attentionInputs.maxBlocks)
+        must { () throws(CUDAError) in try stepGraphs.run(key, generation: attentionInputs.generation, body) }
+    }
+
+    public func discardRecordedSteps(of owner: ObjectIdentifier) { stepGraphs?.discard(owner: owner) }
+
+    public var samplesOnDevice: Bool { true }
+
+    public func sample(_ logits: Tensor, rows: [SamplingRow]) -> [Int32] {
+        let count = logits.shape[0], vocab = logits.shape[1]
+        precondition(logits.dtype == .f32 && rows.count == count, "sampling \(rows.count) rows of \(logits.shape) \(logits.dtype) logits")
+        // A whole batch of greedy rows needs no scratch.
+        if rows.allSatisfy({ $0.temperature == 0 || $0.topK == 1 }) { return argmax(logits) }
+        let parameters = rows.flatMap { [$0.temperature, Float($0.topK), $0.topP, $0.minP, Float($0.uniform)] }
+        let (params, scratch, out) = must { () throws(CUDAError) in
+            (try attentionInputs.upload(floats: parameters, "sampleParameters"), try attentionInputs.scratch("sampleScratch", bytes: count * vocab * 4),
+             try attentionInputs.scratchIndices(count: count))
+        }
+        launch(.sample, "sample_rows", grid: (count, 1, 1), block: 1024) { a in
+            a.add(logits.address); a.add(params); a.add(scratch); a.add(out.address); a.add(Int32(vocab))
+        }
+        return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
+    }
+
     // MARK: Transfers
 
     func copyToDevice<T>(_ values: [T], _ tensor: Tensor) throws(CUDAError) {
@@ -121,8 +163,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         do { return try body() } catch { fatalError("\(error)") }
     }
 
-    /// Launches kernel `function` of `module` with the arguments `fill` adds.
-    func launch(_ module: KernelSource, _ function: String, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0,
+    /// Launches kernel `function` of `module` with the arguments `fill` adds; the profiler
+    /// reports it under `label` (default: the function's name).
+    func launch(_ module: KernelSource, _ function: String, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0, label: String? = nil,
                 _ fill: (inout KernelArguments) -> Void) {
         must { () throws(CUDAError) in
             device.makeCurrent()
@@ -130,7 +173,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             fill(&arguments)
             let handle = try device.function(function, module: module)
             if let profiler {
-                try profiler.measure(function) { () throws(CUDAError) in
+                try profiler.measure(label ?? function) { () throws(CUDAError) in
                     try device.launch(handle, grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
                 }
             } else {

@@ -80,6 +80,11 @@ public protocol Backend: AnyObject, Sendable {
     /// Waits for pending work and returns the index of each row's largest value (the first on
     /// ties)   x [R, V] -> [R].
     func argmax(_ x: Tensor) -> [Int32]
+    /// Waits for pending work and draws a token from each row of f32 logits by `rows[r]`'s
+    /// settings (`SamplingRow.choose` is the reference)   logits [R, V] -> [R].
+    func sample(_ logits: Tensor, rows: [SamplingRow]) -> [Int32]
+    /// Whether `sample` runs where the logits are (so a caller need not download them).
+    var samplesOnDevice: Bool { get }
 
     // MARK: Ops
 
@@ -89,6 +94,9 @@ public protocol Backend: AnyObject, Sendable {
     func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor)
     /// out = a + b, elementwise over equal shapes.
     func add(_ a: Tensor, _ b: Tensor, out: Tensor)
+    /// The residual add and the next norm in one pass: residual += delta, then
+    /// out = rmsNorm(residual) · weight   residual, delta, out [R, C], weight [C].
+    func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor)
     /// out = x · weightᵀ + bias   x [T, K], weight [N, K], bias [N] or nil, out [T, N].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor)
     /// outs[i] = x · projections[i].weightᵀ + bias, several projections of one input (q/k/v,
@@ -115,4 +123,37 @@ public protocol Backend: AnyObject, Sendable {
     /// x [T, C], routerLogits [T, E] f32, out [T, C].
     func mixtureOfExperts(_ x: Tensor, routerLogits: Tensor, experts: [ExpertWeights],
                           routing: ExpertRouting, out: Tensor)
+
+    // MARK: Steps
+
+    /// Runs `body`, the ops of one forward step over `batch` whose inputs are already uploaded.
+    /// With a `replayKey` the backend may record the ops once and replay the recording for later
+    /// steps of the same key (CUDA graphs); every buffer `body` touches must then keep its
+    /// address until `discardRecordedSteps(of:)` for the key's owner.
+    func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void)
+    /// Forgets the steps recorded for `owner` (call before freeing a buffer they use).
+    func discardRecordedSteps(of owner: ObjectIdentifier)
+}
+
+extension Backend {
+    /// The reference, on the downloaded logits.
+    public func sample(_ logits: Tensor, rows: [SamplingRow]) -> [Int32] {
+        precondition(rows.count == logits.shape[0], "\(rows.count) sampling rows for \(logits.shape) logits")
+        let values = download(logits), vocab = logits.shape[1]
+        return values.withUnsafeBufferPointer { all in
+            rows.enumerated().map { r, row in row.choose(UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)])) }
+        }
+    }
+
+    public var samplesOnDevice: Bool { false }
+
+    /// The reference: the two ops one after the other.
+    public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
+        add(residual, delta, out: residual)
+        rmsNorm(residual, weight: weight, epsilon: epsilon, out: out)
+    }
+
+    /// Backends without recordings run every step's ops as they come.
+    public func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void) { body() }
+    public func discardRecordedSteps(of owner: ObjectIdentifier) {}
 }

@@ -16,6 +16,9 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "GiB for the KV cache (default: on a GPU, what --gpu-memory-utilization leaves after the weights; on the CPU, 1).")
     var kvCacheMemory: Double?
 
+    @Flag(help: "On a GPU, launch every op of every step (no CUDA graphs for decode steps).")
+    var enforceEager = false
+
     @Option(help: "CPU threads (default: all online CPUs).")
     var threads: Int?
 
@@ -91,6 +94,6 @@ struct BackendOptions: ParsableArguments {
         // The device first: without a driver this fails before anything else is built.
         let device = try CUDADevice(environment: ProcessInfo.processInfo.environment)
         let cpu = try CPUBackend(threads: threads ?? 1)   // its dequantizers load quantized checkpoints
-        return try CUDABackend(device: device, dequantize: { cpu.dequantize($0) })
+        return try CUDABackend(device: device, dequantize: { cpu.dequantize($0) }, recordSteps: !enforceEager)
     }
 }

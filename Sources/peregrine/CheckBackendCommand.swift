@@ -76,6 +76,21 @@ struct CheckBackendCommand: ParsableCommand {
                   + (flip.explained ? ": a near tie" : ": NOT a near tie"))
         }
         if !unexplained.isEmpty { print("  FAIL: \(unexplained.count) flips are not near ties") }
-        return unexplained.count
+        guard let cuda = candidate as? CUDABackend else { return unexplained.count }
+        return unexplained.count + (try compareReplay(path, prompt: prompt, recording: cuda))
+    }
+
+    /// Decode steps replayed from CUDA graphs against the same steps launched op by op: the same
+    /// kernels on the same inputs, so the logits must be bitwise identical. Returns 1 on a mismatch.
+    private func compareReplay(_ path: String, prompt: [Int32], recording: CUDABackend) throws -> Int {
+        let eager = try CUDABackend(environment: ProcessInfo.processInfo.environment, recordSteps: false)
+        let before = recording.stepGraphCounts
+        let a = try ModelLoader.load(path: path, backend: eager).model, b = try ModelLoader.load(path: path, backend: recording).model
+        let result = try GreedyAgreement.run(reference: a, candidate: b, prompt: prompt, steps: steps)
+        let after = recording.stepGraphCounts
+        let mismatched = result.filter { $0.relativeError != 0 || !$0.agree }
+        print("  CUDA graphs: \(after.recorded - before.recorded) recorded, \(after.replayed - before.replayed) of \(result.count) steps replayed; "
+              + (mismatched.isEmpty ? "logits bitwise identical to eager launches" : "FAIL: logits differ from eager launches at positions \(mismatched.map { String($0.position) }.joined(separator: ", "))"))
+        return mismatched.isEmpty && after.replayed > before.replayed ? 0 : 1
     }
 }

@@ -61,6 +61,10 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("decode_combine_bf16"))
         #expect(!decode.contains("NAME"))
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
+        #expect(KernelSource.gemv.functions.sorted() == ["gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",
+                                                         "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8"])
+        #expect(KernelSource.sample.functions == ["sample_rows"])
+        #expect(KernelSource.rmsNorm.functions.contains("add_rms_norm_bf16"))
         for module in KernelSource.all {
             #expect(!module.functions.isEmpty, "\(module.name)")
             #expect(module.fullSource.contains("float_to_bf16"), "the prelude comes first")

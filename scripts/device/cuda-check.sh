@@ -6,7 +6,8 @@
 #   mkdir -p .device-bin && strip -o .device-bin/peregrine .build/release/peregrine && gzip -9f .device-bin/peregrine
 #   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,qwen2,qwen3} .device-data/
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
-# Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks; PROFILE=1 / PROFILE_ENGINE=1
+# Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
+# compares settings); PROFILE=1 / PROFILE_ENGINE=1
 # per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -43,9 +44,20 @@ fi
 if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
-    for gemv in ${GEMV_VARIANTS:-1}; do
-        echo "-- PEREGRINE_CUDA_GEMV=$gemv (1: our GEMV for up to 8 tokens, 0: cuBLASLt for every linear)"
-        PEREGRINE_CUDA_GEMV=$gemv $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/bench-model.txt" | tail -2
+    # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV).
+    for variant in ${VARIANTS:-default}; do
+        case $variant in
+            eager) settings=(--enforce-eager) ;;
+            split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
+            cublas) settings=(env PEREGRINE_CUDA_GEMV=0) ;;
+            *) settings=() ;;
+        esac
+        echo "-- $variant"
+        if [ "$variant" = eager ]; then
+            $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 --enforce-eager 2>&1 | tee -a "$out/bench-model.txt" | tail -2
+        else
+            "${settings[@]}" $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/bench-model.txt" | tail -2
+        fi
     done
     if [ "${PROFILE:-0}" = "1" ]; then
         PEREGRINE_CUDA_PROFILE=1 $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 32 --repeats 1 2>&1 \

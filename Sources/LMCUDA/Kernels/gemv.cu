@@ -1,8 +1,11 @@
 // out[t, n] = Σ_k x[t, k] · W[n, k] for a few tokens (T <= 8): memory-bound, so one pass over
-// the weights serves every token. Each warp takes whole rows (grid-stride); lanes read 16 bytes
-// (8 bf16) per load, four loads in flight; fp32 accumulation.
-//   x [T, K] bf16, W [N, K] bf16, out [T, N] (bf16 or f32). K a multiple of 8.
+// the weights serves every token. SPLIT warps share a row, each summing one K segment (so a
+// matrix of few rows still puts enough warps, and bytes in flight, on every multiprocessor);
+// a block of 8 warps covers 8 / SPLIT rows per round, grid-stride. Lanes read 16 bytes (8 bf16)
+// per load, four loads in flight; fp32 accumulation; segments meet in shared memory.
+//   x [T, K] bf16, W [N, K] bf16, out [T, N] (bf16 or f32). K a multiple of 8; 256 threads.
 #define GEMV_MAX_T 8
+#define GEMV_WARPS 8
 
 __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
     f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
@@ -11,55 +14,84 @@ __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
     f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
 }
 
-template <typename T> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, T* __restrict__ out,
-                                           int tokens, int rows, int columns) {
-    int lane = threadIdx.x & 31;
-    int warps = (gridDim.x * blockDim.x) >> 5;
+// acc[t] += W[v] · x[t, v] over 8 values.
+__device__ __forceinline__ void gemv_fma(uint4 w, const uint4* x4, int v, int vectors, int tokens, float* acc) {
+    float wf[8];
+    bf16x8_to_float(w, wf);
+    #pragma unroll
+    for (int t = 0; t < GEMV_MAX_T; t++) {
+        if (t >= tokens) break;
+        float xf[8];
+        bf16x8_to_float(x4[(long)t * vectors + v], xf);
+        #pragma unroll
+        for (int i = 0; i < 8; i++) acc[t] += wf[i] * xf[i];
+    }
+}
+
+template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, T* __restrict__ out,
+                                                      int tokens, int rows, int columns) {
+    constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT;
+    __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int segment = warp % SPLIT;
     int vectors = columns / 8;
+    int per_segment = (vectors + SPLIT - 1) / SPLIT;
+    int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     const uint4* x4 = (const uint4*)x;
-    for (int n = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; n < rows; n += warps) {
-        const uint4* w4 = (const uint4*)(weight + (long)n * columns);
+    // Every block runs the same number of rounds, so the barriers below are uniform.
+    for (int base = blockIdx.x * ROWS_PER_BLOCK; base < rows; base += gridDim.x * ROWS_PER_BLOCK) {
+        int n = base + warp / SPLIT;
         float acc[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
-        int v = lane;
-        for (; v + 96 < vectors; v += 128) {
-            uint4 w[4];
-            #pragma unroll
-            for (int u = 0; u < 4; u++) w[u] = w4[v + 32 * u];
-            #pragma unroll
-            for (int u = 0; u < 4; u++) {
-                float wf[8];
-                bf16x8_to_float(w[u], wf);
+        if (n < rows) {
+            const uint4* w4 = (const uint4*)(weight + (long)n * columns);
+            int v = begin + lane;
+            for (; v + 96 < end; v += 128) {
+                uint4 w[4];
                 #pragma unroll
-                for (int t = 0; t < GEMV_MAX_T; t++) {
-                    if (t >= tokens) break;
-                    float xf[8];
-                    bf16x8_to_float(x4[(long)t * vectors + v + 32 * u], xf);
-                    #pragma unroll
-                    for (int i = 0; i < 8; i++) acc[t] += wf[i] * xf[i];
-                }
-            }
-        }
-        for (; v < vectors; v += 32) {
-            float wf[8];
-            bf16x8_to_float(w4[v], wf);
-            #pragma unroll
-            for (int t = 0; t < GEMV_MAX_T; t++) {
-                if (t >= tokens) break;
-                float xf[8];
-                bf16x8_to_float(x4[(long)t * vectors + v], xf);
+                for (int u = 0; u < 4; u++) w[u] = w4[v + 32 * u];
                 #pragma unroll
-                for (int i = 0; i < 8; i++) acc[t] += wf[i] * xf[i];
+                for (int u = 0; u < 4; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
             }
+            for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
         }
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
             if (t >= tokens) break;
-            float sum = warp_sum(acc[t]);
-            if (lane == 0) store_float(out, (long)t * rows + n, sum);
+            acc[t] = warp_sum(acc[t]);
+        }
+        if constexpr (SPLIT == 1) {
+            if (lane == 0 && n < rows) {
+                #pragma unroll
+                for (int t = 0; t < GEMV_MAX_T; t++) if (t < tokens) store_float(out, (long)t * rows + n, acc[t]);
+            }
+        } else {
+            if (lane == 0) {
+                #pragma unroll
+                for (int t = 0; t < GEMV_MAX_T; t++) partial[warp][t] = acc[t];
+            }
+            __syncthreads();
+            if (segment == 0 && lane < tokens && n < rows) {
+                float sum = 0.f;
+                #pragma unroll
+                for (int s = 0; s < SPLIT; s++) sum += partial[warp + s][lane];
+                store_float(out, (long)lane * rows + n, sum);
+            }
+            __syncthreads();
         }
     }
 }
-extern "C" __global__ void gemv_bf16(const bf16* x, const bf16* w, bf16* out, int tokens, int rows, int columns) { gemv(x, w, out, tokens, rows, columns); }
-extern "C" __global__ void gemv_f32(const bf16* x, const bf16* w, float* out, int tokens, int rows, int columns) { gemv(x, w, out, tokens, rows, columns); }
+
+#define GEMV_INSTANCE(NAME, TYPE, SPLIT) \
+extern "C" __global__ void NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
+    gemv<TYPE, SPLIT>(x, w, out, tokens, rows, columns); \
+}
+GEMV_INSTANCE(gemv_bf16_s1, bf16, 1)
+GEMV_INSTANCE(gemv_bf16_s2, bf16, 2)
+GEMV_INSTANCE(gemv_bf16_s4, bf16, 4)
+GEMV_INSTANCE(gemv_bf16_s8, bf16, 8)
+GEMV_INSTANCE(gemv_f32_s1, float, 1)
+GEMV_INSTANCE(gemv_f32_s2, float, 2)
+GEMV_INSTANCE(gemv_f32_s4, float, 4)
+GEMV_INSTANCE(gemv_f32_s8, float, 8)

@@ -1,12 +1,15 @@
 // Split-K ("flash-decoding") attention for tokens that are alone in their sequence's step
 // (decode), GQA-aware: one block reads each key and value once for all G = Hq/Hkv query heads
 // that share it.
-//   grid (N decode tokens, Hkv, splits); 4 warps; split s covers keys [s*chunk, (s+1)*chunk)
+//   grid (N decode tokens, Hkv, splits); 4 warps. Each sequence divides its own keys: it uses
+//   min(splits, ceil(keys / min_chunk)) splits of equal size and its other blocks return at
+//   once, so the grid does not depend on the lengths (a CUDA graph replays it at any length).
 //   rows [N]: the token's row in query/out; positions, token_tables, block_tables as in
 //   paged_attention.cu. Partials (f32): part_out [N, Hq, splits, D], part_max/part_sum [N, Hq, splits].
 // Warps take every 4th key of the split with an online softmax per head; lanes own dims
 // lane, lane+32, ...; the warps then merge through shared memory. D <= 256, G <= 8.
 #define DECODE_WARPS 4
+#define DECODE_IN_FLIGHT 8
 #define GENERIC_G 8
 #define GENERIC_LANE_DIMS 8
 
@@ -32,10 +35,61 @@ template <int LANE_DIMS> __device__ __forceinline__ void load_lane_dims(const fl
     for (int i = 0; i < LANE_DIMS; i++) out[i] = p[lane * LANE_DIMS + i];
 }
 
+// One lane's LANE_DIMS contiguous bf16 values, kept raw (half the registers of floats) while
+// the load is in flight.
+template <int LANE_DIMS> struct LaneRaw { u32 word[(LANE_DIMS + 1) / 2]; };
+template <int LANE_DIMS> __device__ __forceinline__ LaneRaw<LANE_DIMS> load_raw(const bf16* p, int lane) {
+    LaneRaw<LANE_DIMS> raw;
+    if constexpr (LANE_DIMS == 8) {
+        uint4 v = *(const uint4*)(p + lane * 8);
+        raw.word[0] = v.x; raw.word[1] = v.y; raw.word[2] = v.z; raw.word[3] = v.w;
+    } else if constexpr (LANE_DIMS == 4) {
+        uint2 v = *(const uint2*)(p + lane * 4);
+        raw.word[0] = v.x; raw.word[1] = v.y;
+    } else if constexpr (LANE_DIMS == 2) {
+        raw.word[0] = *(const u32*)(p + lane * 2);
+    } else {
+        raw.word[0] = p[lane];
+    }
+    return raw;
+}
+template <int LANE_DIMS> __device__ __forceinline__ void unpack(const LaneRaw<LANE_DIMS>& raw, float* out) {
+    if constexpr (LANE_DIMS == 1) {
+        out[0] = __uint_as_float(raw.word[0] << 16);
+    } else {
+        #pragma unroll
+        for (int i = 0; i < LANE_DIMS / 2; i++) {
+            out[2 * i] = __uint_as_float(raw.word[i] << 16);
+            out[2 * i + 1] = __uint_as_float(raw.word[i] & 0xffff0000u);
+        }
+    }
+}
+
+// The online softmax of G query heads over one more key: scores by warp sums, then the
+// running maximum, normalizer and weighted values.
+template <int G, int LANE_DIMS> __device__ __forceinline__ void online_update(
+    const float (*q)[LANE_DIMS], float (*acc)[LANE_DIMS], float* m, float* l, const float* k, const float* v, int group) {
+    #pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (g < group) {
+            float dot = 0.f;
+            #pragma unroll
+            for (int i = 0; i < LANE_DIMS; i++) dot += q[g][i] * k[i];
+            float s = warp_sum(dot);
+            float m_new = fmaxf(m[g], s);
+            float correction = __expf(m[g] - m_new), p = __expf(s - m_new);
+            l[g] = l[g] * correction + p;
+            #pragma unroll
+            for (int i = 0; i < LANE_DIMS; i++) acc[g][i] = acc[g][i] * correction + p * v[i];
+            m[g] = m_new;
+        }
+    }
+}
+
 template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void paged_decode(
     const T* query, const T* key_cache, const T* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
-    int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int chunk,
+    int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int min_chunk,
     float* part_out, float* part_max, float* part_sum)
 {
     int n = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
@@ -45,7 +99,11 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
     int position = token_positions[t];
     const int* table = block_tables + (long)token_tables[t] * max_blocks;
     int first = window > 0 ? max(0, position - window + 1) : 0;
-    int begin = max(first, split * chunk), end = min(position + 1, (split + 1) * chunk);
+    int keys = position + 1 - first;
+    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
+    if (split >= used) return;   // the combine reads only the splits a sequence used
+    int chunk = (keys + used - 1) / used;
+    int begin = first + split * chunk, end = min(position + 1, begin + chunk);
 
     float q[G][LANE_DIMS], acc[G][LANE_DIMS], m[G], l[G];
     #pragma unroll
@@ -59,45 +117,54 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
             acc[g][i] = 0.f;
         }
     }
-    // Two keys per iteration, both loaded before either is used, to keep loads in flight.
-    for (int j = begin + warp; j < end; j += 2 * DECODE_WARPS) {
-        float kv[2][LANE_DIMS], vv[2][LANE_DIMS];
-        bool valid[2] = {true, j + DECODE_WARPS < end};
-        #pragma unroll
-        for (int u = 0; u < 2; u++) {
-            int key = valid[u] ? j + u * DECODE_WARPS : j;
-            long slot = (long)table[key / block_size] * block_size + key % block_size;
-            const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
-            const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
-            if constexpr (CONTIGUOUS) {
-                load_lane_dims<LANE_DIMS>(k, lane, kv[u]);
-                load_lane_dims<LANE_DIMS>(v, lane, vv[u]);
-            } else {
-                #pragma unroll
-                for (int i = 0; i < LANE_DIMS; i++) {
-                    int d = lane + 32 * i;
-                    kv[u][i] = d < dim ? load_as_float(k, d) : 0.f;
-                    vv[u][i] = d < dim ? load_as_float(v, d) : 0.f;
-                }
+    if constexpr (CONTIGUOUS && sizeof(T) == 2) {
+        // DECODE_IN_FLIGHT keys per iteration, their raw bf16 loads (and block-table reads) all
+        // issued before any is used: decode attention is bound by bytes in flight per SM.
+        for (int j = begin + warp; j < end; j += DECODE_IN_FLIGHT * DECODE_WARPS) {
+            LaneRaw<LANE_DIMS> key_raw[DECODE_IN_FLIGHT], value_raw[DECODE_IN_FLIGHT];
+            #pragma unroll
+            for (int u = 0; u < DECODE_IN_FLIGHT; u++) {
+                int key = j + u * DECODE_WARPS < end ? j + u * DECODE_WARPS : j;
+                long slot = (long)table[key / block_size] * block_size + key % block_size;
+                key_raw[u] = load_raw<LANE_DIMS>((const bf16*)key_cache + (slot * kv_heads + kv_head) * dim, lane);
+                value_raw[u] = load_raw<LANE_DIMS>((const bf16*)value_cache + (slot * kv_heads + kv_head) * dim, lane);
+            }
+            #pragma unroll
+            for (int u = 0; u < DECODE_IN_FLIGHT; u++) {
+                if (j + u * DECODE_WARPS >= end) break;
+                float kf[LANE_DIMS], vf[LANE_DIMS];
+                unpack(key_raw[u], kf);
+                unpack(value_raw[u], vf);
+                online_update<G, LANE_DIMS>(q, acc, m, l, kf, vf, group);
             }
         }
-        #pragma unroll
-        for (int u = 0; u < 2; u++) {
-            if (!valid[u]) break;
+    } else {
+        // Two keys per iteration, both loaded before either is used.
+        for (int j = begin + warp; j < end; j += 2 * DECODE_WARPS) {
+            float kv[2][LANE_DIMS], vv[2][LANE_DIMS];
+            bool valid[2] = {true, j + DECODE_WARPS < end};
             #pragma unroll
-            for (int g = 0; g < G; g++) {
-                if (g < group) {
-                    float dot = 0.f;
+            for (int u = 0; u < 2; u++) {
+                int key = valid[u] ? j + u * DECODE_WARPS : j;
+                long slot = (long)table[key / block_size] * block_size + key % block_size;
+                const T* k = key_cache + (slot * kv_heads + kv_head) * dim;
+                const T* v = value_cache + (slot * kv_heads + kv_head) * dim;
+                if constexpr (CONTIGUOUS) {
+                    load_lane_dims<LANE_DIMS>(k, lane, kv[u]);
+                    load_lane_dims<LANE_DIMS>(v, lane, vv[u]);
+                } else {
                     #pragma unroll
-                    for (int i = 0; i < LANE_DIMS; i++) dot += q[g][i] * kv[u][i];
-                    float s = warp_sum(dot);
-                    float m_new = fmaxf(m[g], s);
-                    float correction = __expf(m[g] - m_new), p = __expf(s - m_new);
-                    l[g] = l[g] * correction + p;
-                    #pragma unroll
-                    for (int i = 0; i < LANE_DIMS; i++) acc[g][i] = acc[g][i] * correction + p * vv[u][i];
-                    m[g] = m_new;
+                    for (int i = 0; i < LANE_DIMS; i++) {
+                        int d = lane + 32 * i;
+                        kv[u][i] = d < dim ? load_as_float(k, d) : 0.f;
+                        vv[u][i] = d < dim ? load_as_float(v, d) : 0.f;
+                    }
                 }
+            }
+            #pragma unroll
+            for (int u = 0; u < 2; u++) {
+                if (!valid[u]) break;
+                online_update<G, LANE_DIMS>(q, acc, m, l, kv[u], vv[u], group);
             }
         }
     }
@@ -128,9 +195,9 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
 #define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS) \
 extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
     const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
-    int block_size, float scale, int window, int chunk, float* part_out, float* part_max, float* part_sum) { \
+    int block_size, float scale, int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
     paged_decode<TYPE, G, LANE_DIMS, CONTIGUOUS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
-                                      block_size, scale, window, chunk, part_out, part_max, part_sum); \
+                                      block_size, scale, window, min_chunk, part_out, part_max, part_sum); \
 }
 DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS, false)
 DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS, false)
@@ -143,26 +210,31 @@ DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true)
 DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true)
 DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true)
 
-// Merges the splits: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
+// Merges the splits a sequence used: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
 // grid (N, Hq), threads over D.
 template <typename T> __device__ void combine(const float* part_out, const float* part_max, const float* part_sum,
-                                              const int* rows, T* out, int q_heads, int dim, int splits) {
+                                              const int* rows, const int* token_positions, int window, int min_chunk,
+                                              T* out, int q_heads, int dim, int splits) {
     int n = blockIdx.x, h = blockIdx.y;
+    int position = token_positions[rows[n]];
+    int keys = position + 1 - (window > 0 ? max(0, position - window + 1) : 0);
+    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
     long base = ((long)n * q_heads + h) * splits;
     float total_m = NEG_INF;
-    for (int s = 0; s < splits; s++) total_m = fmaxf(total_m, part_max[base + s]);
+    for (int s = 0; s < used; s++) total_m = fmaxf(total_m, part_max[base + s]);
     float total_l = 0.f;
-    for (int s = 0; s < splits; s++) if (part_max[base + s] != NEG_INF) total_l += part_sum[base + s] * __expf(part_max[base + s] - total_m);
+    for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) total_l += part_sum[base + s] * __expf(part_max[base + s] - total_m);
     T* o = out + ((long)rows[n] * q_heads + h) * dim;
     for (int d = threadIdx.x; d < dim; d += blockDim.x) {
         float sum = 0.f;
-        for (int s = 0; s < splits; s++) if (part_max[base + s] != NEG_INF) sum += part_out[(base + s) * dim + d] * __expf(part_max[base + s] - total_m);
+        for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) sum += part_out[(base + s) * dim + d] * __expf(part_max[base + s] - total_m);
         store_float(o, d, sum / total_l);
     }
 }
-extern "C" __global__ void decode_combine_bf16(const float* po, const float* pm, const float* ps, const int* rows, bf16* out, int q_heads, int dim, int splits) {
-    combine(po, pm, ps, rows, out, q_heads, dim, splits);
+#define COMBINE_INSTANCE(NAME, TYPE) \
+extern "C" __global__ void NAME(const float* po, const float* pm, const float* ps, const int* rows, const int* positions, int window, \
+                                int min_chunk, TYPE* out, int q_heads, int dim, int splits) { \
+    combine(po, pm, ps, rows, positions, window, min_chunk, out, q_heads, dim, splits); \
 }
-extern "C" __global__ void decode_combine_f32(const float* po, const float* pm, const float* ps, const int* rows, float* out, int q_heads, int dim, int splits) {
-    combine(po, pm, ps, rows, out, q_heads, dim, splits);
-}
+COMBINE_INSTANCE(decode_combine_bf16, bf16)
+COMBINE_INSTANCE(decode_combine_f32, float)

@@ -33,8 +33,9 @@ struct KernelSource: Sendable {
     static let gemv = KernelSource(name: "gemv", bytes: PackageResources.gemv_cu)
     static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
     static let copy = KernelSource(name: "copy", bytes: PackageResources.copy_cu)
+    static let sample = KernelSource(name: "sample", bytes: PackageResources.sample_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, sample]
 }
 
 import Foundation

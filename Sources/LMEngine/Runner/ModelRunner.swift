@@ -49,11 +49,29 @@ public final class ModelRunner {
             return p.isGreedy && p.logprobs == nil && p.logitBias.isEmpty && p.minTokens == 0 && p.repetitionPenalty == 1
                 && p.presencePenalty == 0 && p.frequencyPenalty == 0
         }
+        // Without penalties, biases or logprobs a row needs only its settings and a draw: the
+        // device samples it and the logits stay there.
+        let onDevice = !plain && model.backend.samplesOnDevice && step.promptRows.isEmpty && step.sampleRows.allSatisfy { entry in
+            guard let p = states[entry.id]?.parameters else { return true }
+            return p.logprobs == nil && p.logitBias.isEmpty && p.minTokens == 0 && p.repetitionPenalty == 1
+                && p.presencePenalty == 0 && p.frequencyPenalty == 0
+        }
         if plain {
             let best = model.backend.argmax(logits)
             for entry in step.sampleRows {
                 states[entry.id]?.record(best[entry.row])
                 output.sampled[entry.id] = SampledToken(token: best[entry.row], logprob: nil, topLogprobs: [])
+            }
+        } else if onDevice {
+            var rows = [SamplingRow](repeating: .greedy, count: logits.shape[0])
+            for entry in step.sampleRows {
+                guard let row = states[entry.id]?.deviceRow() else { continue }
+                rows[entry.row] = row
+            }
+            let tokens = model.backend.sample(logits, rows: rows)
+            for entry in step.sampleRows {
+                states[entry.id]?.record(tokens[entry.row])
+                output.sampled[entry.id] = SampledToken(token: tokens[entry.row], logprob: nil, topLogprobs: [])
             }
         } else {
             var values = model.backend.download(logits)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LMTensor
 
 /// What a request's processors need besides its logits.
 public struct SamplingState: Sendable {
@@ -21,6 +22,14 @@ public struct SamplingState: Sendable {
         random = RandomSource(seed: parameters.seed ?? RandomSource.randomSeed())
         promptTokens = parameters.repetitionPenalty != 1 ? Set(prompt) : []
         self.stopTokens = stopTokens
+    }
+
+    /// The device sampler's settings for this request's next token, drawing from its stream as
+    /// the host sampler would (greedy requests draw nothing).
+    public mutating func deviceRow() -> SamplingRow {
+        let p = parameters
+        if p.isGreedy { return .greedy }
+        return SamplingRow(temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP, uniform: random.nextUnit())
     }
 
     public mutating func record(_ token: Int32) {

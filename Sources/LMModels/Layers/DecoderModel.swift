@@ -13,6 +13,8 @@ public final class DecoderModel: @unchecked Sendable {
     let inverseFrequencies: Tensor        // [rot/2]
     let localInverseFrequencies: Tensor?  // [rot/2] of sliding-window layers, when they differ
     private var workspace: ForwardWorkspace?
+    /// The cache of the previous step: recorded steps write into it and must go with it.
+    private weak var recordedCache: KVCache?
 
     public init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
         self.spec = spec
@@ -27,6 +29,8 @@ public final class DecoderModel: @unchecked Sendable {
         inverseFrequencies = try upload(spec.rope)
         localInverseFrequencies = try spec.localRope.map(upload)
     }
+
+    deinit { backend.discardRecordedSteps(of: ObjectIdentifier(self)) }
 
     /// A paged cache for this model with `blockCount` blocks of `blockSize` tokens.
     public func makeKVCache(blockCount: Int, blockSize: Int = 16) throws -> KVCache {
@@ -45,7 +49,21 @@ public final class DecoderModel: @unchecked Sendable {
         backend.upload(batch.positions, to: w.positions.rows(0..<t))
         backend.upload(batch.logitRows, to: w.logitRows.rows(0..<r))
 
-        let hidden = w.hidden.rows(0..<t)
+        // A step where every sequence decodes one token launches the same ops with the same
+        // arguments whatever the contexts: the backend may record it once and replay it.
+        if recordedCache !== cache {
+            backend.discardRecordedSteps(of: ObjectIdentifier(self))
+            recordedCache = cache
+        }
+        let decodeOnly = batch.attention.sequences.allSatisfy { $0.queryCount == 1 }
+        let replayKey = decodeOnly ? StepReplayKey(owner: ObjectIdentifier(self), tokens: t, logitRows: r) : nil
+        backend.runStep(batch.attention, replayKey: replayKey) { layers(batch.attention, tokens: t, rows: r, cache: cache, workspace: w) }
+        return w.logits.rows(0..<r)
+    }
+
+    /// Every op of a step, from the token ids in the workspace to the logits of its rows.
+    private func layers(_ batch: AttentionBatch, tokens t: Int, rows r: Int, cache: KVCache, workspace w: ForwardWorkspace) {
+        let hidden = w.hidden.rows(0..<t), normed = w.normed.rows(0..<t), projected = w.projected.rows(0..<t)
         backend.gatherRows(weights.embedding, indices: w.tokens.rows(0..<t), out: hidden)
         if let factor = spec.embeddingScale { backend.scale(hidden, by: factor, out: hidden) }
         let positions = w.positions.rows(0..<t)
@@ -57,25 +75,28 @@ public final class DecoderModel: @unchecked Sendable {
             backend.ropeAngles(positions: positions, inverseFrequencies: localInverseFrequencies, cos: localAngles.cos, sin: localAngles.sin)
         }
 
+        // Each residual add is fused with the norm that reads its sum (the next block's input
+        // norm, or this block's feed-forward norm); only the last layer's final add stands alone.
+        backend.rmsNorm(hidden, weight: weights.layers[0].inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
         for (index, layer) in weights.layers.enumerated() {
-            let normed = w.normed.rows(0..<t), projected = w.projected.rows(0..<t)
             let layerAngles = spec.slidingWindows[index] != nil ? localAngles : angles
-            backend.rmsNorm(hidden, weight: layer.inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
             attention(layer.attention, input: normed, out: projected, layer: index, cos: layerAngles.cos, sin: layerAngles.sin,
-                      batch: batch.attention, cache: cache.layers[index], workspace: w)
+                      batch: batch, cache: cache.layers[index], workspace: w)
             if let norm = layer.attentionOutputNorm { backend.rmsNorm(projected, weight: norm, epsilon: spec.rmsNormEpsilon, out: projected) }
-            backend.add(hidden, projected, out: hidden)
-            backend.rmsNorm(hidden, weight: layer.feedForwardNorm, epsilon: spec.rmsNormEpsilon, out: normed)
+            backend.addRMSNorm(hidden, projected, weight: layer.feedForwardNorm, epsilon: spec.rmsNormEpsilon, out: normed)
             feedForward(layer.feedForward, input: normed, out: projected, workspace: w)
             if let norm = layer.feedForwardOutputNorm { backend.rmsNorm(projected, weight: norm, epsilon: spec.rmsNormEpsilon, out: projected) }
-            backend.add(hidden, projected, out: hidden)
+            if index + 1 < weights.layers.count {
+                backend.addRMSNorm(hidden, projected, weight: weights.layers[index + 1].inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
+            } else {
+                backend.add(hidden, projected, out: hidden)
+            }
         }
 
         let finalRows = w.finalRows.rows(0..<r), logits = w.logits.rows(0..<r)
         backend.gatherRows(hidden, indices: w.logitRows.rows(0..<r), out: finalRows)
         backend.rmsNorm(finalRows, weight: weights.finalNorm, epsilon: spec.rmsNormEpsilon, out: finalRows)
         backend.linear(finalRows, weight: weights.lmHead, bias: nil, out: logits)
-        return logits
     }
 
     /// Self-attention of one layer   input [T, C] -> out [T, C].
@@ -120,6 +141,7 @@ public final class DecoderModel: @unchecked Sendable {
         if let workspace, workspace.tokenCapacity >= tokens, workspace.rowCapacity >= rows { return workspace }
         let capacity = max(tokens, workspace?.tokenCapacity ?? 0)
         let rowCapacity = max(rows, workspace?.rowCapacity ?? 0)
+        backend.discardRecordedSteps(of: ObjectIdentifier(self))   // recorded steps use the old buffers
         workspace = nil  // release the old buffers first
         let fresh = try ForwardWorkspace(spec: spec, tokenCapacity: capacity, rowCapacity: rowCapacity, backend: backend)
         workspace = fresh

@@ -1,0 +1,44 @@
+import LMTensor
+
+extension BackendConformance {
+    /// Device sampling against the reference: a greedy row must pick the reference's argmax; any
+    /// other must pick a token the reference keeps, whose span of the running kept mass holds the
+    /// target up to float summation error (1e-4 of the mass). The error reported is the fraction
+    /// of rows outside that.
+    mutating func sample(rows: Int, vocab: Int) throws -> [ConformanceResult] {
+        let settings: [(String, SamplingRow)] = [
+            ("greedy", .greedy), ("temperature 0.7", SamplingRow(temperature: 0.7)),
+            ("top-k 40", SamplingRow(temperature: 1, topK: 40)), ("top-p 0.9", SamplingRow(temperature: 0.8, topP: 0.9)),
+            ("min-p 0.05", SamplingRow(temperature: 1.2, minP: 0.05)),
+            ("top-k 100, top-p 0.8, min-p 0.01", SamplingRow(temperature: 0.9, topK: 100, topP: 0.8, minP: 0.01)),
+        ]
+        var results: [ConformanceResult] = []
+        for (name, setting) in settings {
+            let values = random.values(rows * vocab, scale: 4)
+            let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
+            candidate.upload(values, to: logits)
+            let draws = (0..<rows).map { _ in
+                var row = setting
+                row.uniform = Double(random.index(below: 1 << 20)) / Double(1 << 20)
+                return row
+            }
+            let tokens = candidate.sample(logits, rows: draws)
+            let failures = values.withUnsafeBufferPointer { all in
+                draws.indices.filter { r in
+                    !Self.accepts(Int(tokens[r]), draws[r], UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)]))
+                }.count
+            }
+            results.append(ConformanceResult(op: "sample \(name)", shape: "[\(rows), \(vocab)]", relativeError: Double(failures) / Double(rows),
+                                             bound: 0, poisoned: 0))
+        }
+        return results
+    }
+
+    private static func accepts(_ token: Int, _ row: SamplingRow, _ logits: UnsafeBufferPointer<Float>) -> Bool {
+        guard token >= 0, token < logits.count else { return false }
+        guard let kept = row.keptWeights(logits) else { return Int32(token) == SamplingRow.argmax(logits) }
+        let total = kept.reduce(0, +), target = row.uniform * total, slack = 1e-4 * total
+        let before = kept[..<token].reduce(0, +)
+        return kept[token] > 0 && target >= before - slack && target <= before + kept[token] + slack
+    }
+}

@@ -1,0 +1,52 @@
+import LMEngine
+import LMTensor
+import Testing
+
+/// The device sampler's reference (`SamplingRow`) against the host sampler: for the same request
+/// and the same draw from its seeded stream they pick the same token.
+@Suite struct DeviceSamplingTests {
+    @Test(arguments: [
+        (temperature: Float(0.7), topK: 0, topP: Float(1), minP: Float(0)),
+        (1, 5, 1, 0), (0.8, 0, 0.9, 0), (1.3, 0, 1, 0.1), (0.9, 20, 0.8, 0.02), (0, 0, 1, 0),
+    ])
+    func referenceMatchesTheHostSampler(setting: (temperature: Float, topK: Int, topP: Float, minP: Float)) {
+        var parameters = SamplingParameters()
+        parameters.temperature = setting.temperature
+        parameters.topK = setting.topK
+        parameters.topP = setting.topP
+        parameters.minP = setting.minP
+        parameters.seed = 42
+        var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
+        var device = host
+        // Distinct logits (no ties at a threshold, where the two may keep different tokens).
+        var generator = SplitMix(state: 7)
+        let logits = (0..<500).map { _ in Float(generator.unit() * 8 - 4) }
+        for draw in 0..<64 {
+            var row = logits
+            let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
+            let settings = device.deviceRow()
+            let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
+            device.record(actual)
+            #expect(actual == expected, "draw \(draw): device reference \(actual), host sampler \(expected)")
+        }
+    }
+
+    @Test func greedyRowsDrawNothingFromTheStream() {
+        var parameters = SamplingParameters()
+        parameters.temperature = 0
+        var state = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
+        #expect(state.deviceRow() == .greedy)
+        #expect(state.random.counter == 0)
+    }
+}
+
+private struct SplitMix {
+    var state: UInt64
+    mutating func unit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) * 0x1.0p-53
+    }
+}
