@@ -81,6 +81,12 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Generated tokens per request.")
     var outputTokens: Int = 64
 
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature: Float = 0
+
+    @Option(help: "Nucleus sampling: keep the most likely tokens holding this much probability.")
+    var topP: Float = 1
+
     @Flag(help: "Plan each step only after the previous one's results are applied (default: plan the next while the device runs one).")
     var syncScheduling = false
 
@@ -89,6 +95,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
     func validate() throws {
         guard promptTokens >= 1 else { throw ValidationError("--prompt-tokens must be at least 1, got \(promptTokens)") }
         guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be at least 1, got \(outputTokens)") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be at least 0, got \(temperature)") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
     }
 
     func run() async throws {
@@ -101,7 +109,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         try BackendOptions.checkSupported(try ModelLoader.inspect(path: path).1, on: backend)
         let loaded = try ModelLoader.load(path: path, backend: backend)
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
-        print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, greedy; "
+        print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, "
+              + (temperature == 0 ? "greedy" : "sampled at temperature \(temperature), top-p \(topP)") + "; "
               + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\n")
         var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s"])
         for level in levels {
@@ -129,7 +138,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
     /// request got its first token (every request is decoding then) over the time since.
     private func measure(_ engine: Engine, level: Int, vocabulary: Int) async throws -> (wall: Double, decodeRate: Double) {
         var parameters = SamplingParameters()
-        parameters.temperature = 0
+        parameters.temperature = temperature
+        parameters.topP = topP
+        parameters.seed = 1
         parameters.maxTokens = outputTokens
         parameters.ignoreEOS = true
         let start = monotonicSeconds()

@@ -68,6 +68,9 @@ if [ "${BENCH:-0}" = "1" ]; then
             | tee "$out/profile-engine.txt" | grep -A 22 "kernel"
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
+    echo "-- sampled on the GPU (temperature 0.8, top-p 0.95)"
+    $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 --temperature 0.8 --top-p 0.95 2>&1 \
+        | tee "$out/bench-engine-sampled.txt" | tail -4
 fi
 
 if [ "${SERVE:-0}" = "1" ]; then

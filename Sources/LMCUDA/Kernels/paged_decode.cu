@@ -6,10 +6,10 @@
 //   once, so the grid does not depend on the lengths (a CUDA graph replays it at any length).
 //   rows [N]: the token's row in query/out; positions, token_tables, block_tables as in
 //   paged_attention.cu. Partials (f32): part_out [N, Hq, splits, D], part_max/part_sum [N, Hq, splits].
-// Warps take every 4th key of the split with an online softmax per head; lanes own dims
-// lane, lane+32, ...; the warps then merge through shared memory. D <= 256, G <= 8.
+// Warps take tiles of 8 keys in turn (the generic instances: every 4th key) with an online
+// softmax per head; lanes own dims; the warps then merge through shared memory. D <= 256, G <= 8.
 #define DECODE_WARPS 4
-#define DECODE_IN_FLIGHT 8
+#define DECODE_TILE 8
 #define GENERIC_G 8
 #define GENERIC_LANE_DIMS 8
 
@@ -65,6 +65,28 @@ template <int LANE_DIMS> __device__ __forceinline__ void unpack(const LaneRaw<LA
     }
 }
 
+// Sums part[u] over the warp for each of 8 keys at once: three halving exchanges (lanes with
+// bit 4, 3, 2 set keep the upper half) then two plain ones. Lane L ends with key (L >> 2) & 7.
+__device__ __forceinline__ float reduce_tile8(float* part, int lane) {
+    bool upper = lane & 16;
+    #pragma unroll
+    for (int k = 0; k < 4; k++) {
+        float send = upper ? part[k] : part[k + 4], keep = upper ? part[k + 4] : part[k];
+        part[k] = keep + __shfl_xor_sync(0xffffffffu, send, 16);
+    }
+    upper = lane & 8;
+    #pragma unroll
+    for (int k = 0; k < 2; k++) {
+        float send = upper ? part[k] : part[k + 2], keep = upper ? part[k + 2] : part[k];
+        part[k] = keep + __shfl_xor_sync(0xffffffffu, send, 8);
+    }
+    upper = lane & 4;
+    float send = upper ? part[0] : part[1], keep = upper ? part[1] : part[0];
+    float v = keep + __shfl_xor_sync(0xffffffffu, send, 4);
+    v += __shfl_xor_sync(0xffffffffu, v, 2);
+    return v + __shfl_xor_sync(0xffffffffu, v, 1);
+}
+
 // The online softmax of G query heads over one more key: scores by warp sums, then the
 // running maximum, normalizer and weighted values.
 template <int G, int LANE_DIMS> __device__ __forceinline__ void online_update(
@@ -118,24 +140,58 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
         }
     }
     if constexpr (CONTIGUOUS && sizeof(T) == 2) {
-        // DECODE_IN_FLIGHT keys per iteration, their raw bf16 loads (and block-table reads) all
-        // issued before any is used: decode attention is bound by bytes in flight per SM.
-        for (int j = begin + warp; j < end; j += DECODE_IN_FLIGHT * DECODE_WARPS) {
-            LaneRaw<LANE_DIMS> key_raw[DECODE_IN_FLIGHT], value_raw[DECODE_IN_FLIGHT];
+        // Tiles of 8 consecutive keys per warp: every load of the tile (and its block-table
+        // reads) is issued before any is used; the 8 scores of a head are reduced together
+        // (a transposing butterfly: 9 shuffles for 8 keys, after which lane L holds key
+        // (L >> 2) & 7), and the online softmax advances once per tile, not once per key.
+        for (int tile = begin + warp * DECODE_TILE; tile < end; tile += DECODE_TILE * DECODE_WARPS) {
+            LaneRaw<LANE_DIMS> key_raw[DECODE_TILE], value_raw[DECODE_TILE];
             #pragma unroll
-            for (int u = 0; u < DECODE_IN_FLIGHT; u++) {
-                int key = j + u * DECODE_WARPS < end ? j + u * DECODE_WARPS : j;
+            for (int u = 0; u < DECODE_TILE; u++) {
+                int key = min(tile + u, end - 1);
                 long slot = (long)table[key / block_size] * block_size + key % block_size;
                 key_raw[u] = load_raw<LANE_DIMS>((const bf16*)key_cache + (slot * kv_heads + kv_head) * dim, lane);
                 value_raw[u] = load_raw<LANE_DIMS>((const bf16*)value_cache + (slot * kv_heads + kv_head) * dim, lane);
             }
+            bool mine_valid = tile + ((lane >> 2) & 7) < end;
+            float p[G];
             #pragma unroll
-            for (int u = 0; u < DECODE_IN_FLIGHT; u++) {
-                if (j + u * DECODE_WARPS >= end) break;
-                float kf[LANE_DIMS], vf[LANE_DIMS];
-                unpack(key_raw[u], kf);
+            for (int g = 0; g < G; g++) {
+                float part[DECODE_TILE];
+                #pragma unroll
+                for (int u = 0; u < DECODE_TILE; u++) {
+                    float kf[LANE_DIMS];
+                    unpack(key_raw[u], kf);
+                    part[u] = 0.f;
+                    #pragma unroll
+                    for (int i = 0; i < LANE_DIMS; i++) part[u] += q[g][i] * kf[i];
+                }
+                float score = reduce_tile8(part, lane);
+                score = mine_valid ? score : NEG_INF;
+                float tile_max = fmaxf(score, __shfl_xor_sync(0xffffffffu, score, 4));
+                tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 8));
+                tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 16));
+                float m_new = fmaxf(m[g], tile_max);
+                float correction = __expf(m[g] - m_new);
+                p[g] = __expf(score - m_new);
+                float sum = p[g] + __shfl_xor_sync(0xffffffffu, p[g], 4);
+                sum += __shfl_xor_sync(0xffffffffu, sum, 8);
+                sum += __shfl_xor_sync(0xffffffffu, sum, 16);
+                l[g] = l[g] * correction + sum;
+                m[g] = m_new;
+                #pragma unroll
+                for (int i = 0; i < LANE_DIMS; i++) acc[g][i] *= correction;
+            }
+            #pragma unroll
+            for (int u = 0; u < DECODE_TILE; u++) {
+                float vf[LANE_DIMS];
                 unpack(value_raw[u], vf);
-                online_update<G, LANE_DIMS>(q, acc, m, l, kf, vf, group);
+                #pragma unroll
+                for (int g = 0; g < G; g++) {
+                    float weight = __shfl_sync(0xffffffffu, p[g], u * 4);
+                    #pragma unroll
+                    for (int i = 0; i < LANE_DIMS; i++) acc[g][i] += weight * vf[i];
+                }
             }
         }
     } else {
