@@ -78,6 +78,9 @@ extension BackendConformance {
             candidate.append(Projection(weight: w.1, bias: b?.1))
             outs.append(try self.outputs(Shape(tokens, n)))
         }
+        // As the model loads them: packed into one matrix where the candidate does that.
+        let packed = try self.candidate.packRows(candidate.map(\.weight))
+        candidate = zip(packed, candidate).map { Projection(weight: $0, bias: $1.bias) }
         self.reference.linear(x.0, projections: reference, outs: outs.map(\.0))
         self.candidate.linear(x.1, projections: candidate, outs: outs.map(\.1))
         let parts = outs.map { compare("", "", $0) }

@@ -37,6 +37,7 @@ public struct BackendConformance {
         for tokens in [1, 6, 20] {
             results.append(try projections(tokens: tokens, inputs: 512, outputs: [512, 128, 128], biased: [true, false, true]))
         }
+        results.append(try projections(tokens: 64, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))
         for (tokens, heads, dim, rotary, style) in [(5, 4, 64, 64, RopeStyle.neox), (9, 8, 128, 128, .interleaved), (3, 2, 128, 64, .neox)] {
             results.append(try rope(tokens: tokens, heads: heads, dim: dim, rotary: rotary, style: style))
         }

@@ -66,6 +66,12 @@ struct AttentionInputs {
         return buffers[name]!.address
     }
 
+    /// A scratch tensor (a packed projection's output), reused across steps.
+    mutating func scratchTensor(_ name: String, shape: Shape, dtype: DType) throws(CUDAError) -> Tensor {
+        try reserve(name, bytes: dtype.byteCount(elements: shape.elementCount))
+        return Tensor(buffer: buffers[name]!, dtype: dtype, shape: shape)
+    }
+
     /// A scratch i32 buffer of at least `count` elements (argmax results).
     mutating func scratchIndices(count: Int) throws(CUDAError) -> Tensor {
         try reserve("scratch", bytes: count * 4)

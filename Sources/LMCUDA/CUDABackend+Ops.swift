@@ -70,11 +70,13 @@ extension CUDABackend {
             }
             }
         }
-        if let bias {
-            let rows = out.shape[0], columns = out.shape[1]
-            launch(.bias, "add_bias_" + suffix(out.dtype), grid: (blocks(rows * columns), 1, 1), block: 256) { a in
-                a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
-            }
+        if let bias { addBias(bias, to: out) }
+    }
+
+    private func addBias(_ bias: Tensor, to out: Tensor) {
+        let rows = out.shape[0], columns = out.shape[1]
+        launch(.bias, "add_bias_" + suffix(out.dtype), grid: (blocks(rows * columns), 1, 1), block: 256) { a in
+            a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
         }
     }
 
@@ -88,8 +90,39 @@ extension CUDABackend {
         return split
     }
 
+    /// Packed projections (see `packRows`) past the GEMV's few tokens run as one GEMM into a
+    /// scratch [T, ΣN], whose columns are then copied out: one large GEMM streams the weights
+    /// faster than three skinny ones (cuBLASLt is slowest on the narrow k/v shapes).
     public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
-        for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
+        let tokens = x.shape[0]
+        guard tokens > 8 || !useGEMV, let packed = packedMatrix(projections.map(\.weight)),
+              outs.allSatisfy({ $0.dtype == .bf16 }), projections.allSatisfy({ $0.weight.shape[0] % 8 == 0 }) else {
+            for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
+            return
+        }
+        let total = packed.shape[0]
+        let scratch = must { () throws(CUDAError) in try attentionInputs.scratchTensor("packedOut", shape: Shape(tokens, total), dtype: .bf16) }
+        linear(x, weight: packed, bias: nil, out: scratch)
+        var offset = 0
+        for (projection, out) in zip(projections, outs) {
+            let width = projection.weight.shape[0]
+            launch(.copyColumns, "copy_columns_bf16", grid: (blocks(tokens * width / 8), 1, 1), block: 256) { a in
+                a.add(scratch.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(total)); a.add(Int32(offset)); a.add(Int32(width))
+            }
+            if let bias = projection.bias { addBias(bias, to: out) }
+            offset += width
+        }
+    }
+
+    /// The weights as one [ΣN, K] matrix when `packRows` stored them back to back.
+    private func packedMatrix(_ weights: [Tensor]) -> Tensor? {
+        guard weights.count > 1, let first = weights.first, first.dtype == .bf16 else { return nil }
+        var end = first.byteOffset
+        for weight in weights {
+            guard weight.buffer === first.buffer, weight.dtype == .bf16, weight.shape[1] == first.shape[1], weight.byteOffset == end else { return nil }
+            end += weight.byteCount
+        }
+        return Tensor(buffer: first.buffer, dtype: .bf16, shape: Shape(weights.reduce(0) { $0 + $1.shape[0] }, first.shape[1]), byteOffset: first.byteOffset)
     }
 
     public func ropeAngles(positions: Tensor, inverseFrequencies: Tensor, cos: Tensor, sin: Tensor) {

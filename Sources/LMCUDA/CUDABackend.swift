@@ -73,6 +73,25 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return tensor
     }
 
+    /// Matrices of the same width (q/k/v, gate/up) go back to back into one allocation, so
+    /// `linear(_:projections:outs:)` can run them as one GEMM. Each must be a whole number of
+    /// 256-byte units, so every part stays aligned as cuBLASLt and the GEMV expect.
+    public func packRows(_ weights: [Tensor]) throws -> [Tensor] {
+        guard weights.count > 1, let columns = weights.first?.shape.dims.last,
+              weights.allSatisfy({ $0.dtype == .bf16 && $0.shape.rank == 2 && $0.shape[1] == columns && $0.byteCount % 256 == 0 }) else { return weights }
+        let buffer = try CUDABuffer(device: device, byteCount: weights.reduce(0) { $0 + $1.byteCount })
+        var offset = 0, packed: [Tensor] = []
+        device.makeCurrent()
+        for weight in weights {
+            try device.driver.check(device.driver.cuMemcpyDtoDAsync(buffer.address + CUdeviceptr(offset), weight.address, weight.byteCount, device.stream),
+                                    "cuMemcpyDtoDAsync(\(weight.byteCount) bytes)")
+            packed.append(Tensor(buffer: buffer, dtype: .bf16, shape: weight.shape, byteOffset: offset))
+            offset += weight.byteCount
+        }
+        try device.synchronize()   // the unpacked copies are freed once the caller drops them
+        return packed
+    }
+
     public func upload(_ values: [Int32], to tensor: Tensor) {
         precondition(tensor.dtype == .i32 && values.count == tensor.elementCount, "upload of \(values.count) ids into \(tensor.shape) \(tensor.dtype)")
         must { () throws(CUDAError) in try copyToDevice(values, tensor) }

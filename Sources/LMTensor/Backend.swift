@@ -71,6 +71,9 @@ public protocol Backend: AnyObject, Sendable {
     /// A weight for the ops below, made from host bytes (may alias them on the CPU).
     /// Rank-1 weights (norms, biases) are stored as `activationDType`.
     func loadWeight(_ host: HostTensor) throws -> Tensor
+    /// The same weights (shapes and values), stored one after another in one buffer when the
+    /// backend runs them as one matrix (q/k/v, gate/up); the default returns them unchanged.
+    func packRows(_ weights: [Tensor]) throws -> [Tensor]
     /// Copies host values into `tensor` (i32 tensors from `[Int32]`).
     func upload(_ values: [Int32], to tensor: Tensor)
     /// Copies host values into an f32 `tensor`.
@@ -136,6 +139,8 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    public func packRows(_ weights: [Tensor]) throws -> [Tensor] { weights }
+
     /// The reference, on the downloaded logits.
     public func sample(_ logits: Tensor, rows: [SamplingRow]) -> [Int32] {
         precondition(rows.count == logits.shape[0], "\(rows.count) sampling rows for \(logits.shape) logits")

@@ -33,9 +33,10 @@ struct KernelSource: Sendable {
     static let gemv = KernelSource(name: "gemv", bytes: PackageResources.gemv_cu)
     static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
     static let copy = KernelSource(name: "copy", bytes: PackageResources.copy_cu)
+    static let copyColumns = KernelSource(name: "copy_columns", bytes: PackageResources.copy_columns_cu)
     static let sample = KernelSource(name: "sample", bytes: PackageResources.sample_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, sample]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample]
 }
 
 import Foundation

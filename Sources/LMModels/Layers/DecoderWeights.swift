@@ -43,13 +43,17 @@ struct DecoderWeights {
         lmHead = spec.tiedEmbeddings ? embedding : try loader.load(names.lmHead, [spec.vocabSize, c])
         layers = try (0..<spec.layerCount).map { layer in
             func name(_ template: String, _ suffix: String = "") -> String { names.resolve(template, layer: layer) + suffix }
-            func projection(_ template: String, _ shape: [Int], bias: Bool) throws -> (Tensor, Tensor?) {
-                (try loader.load(name(template, ".weight"), shape), bias ? try loader.load(name(template, ".bias"), [shape[0]]) : nil)
+            func weight(_ template: String, _ shape: [Int]) throws -> Tensor { try loader.load(name(template, ".weight"), shape) }
+            func bias(_ template: String, _ rows: Int, _ present: Bool) throws -> Tensor? {
+                present ? try loader.load(name(template, ".bias"), [rows]) : nil
             }
-            let (q, qb) = try projection(names.query, [spec.queryWidth, c], bias: spec.qkvBias)
-            let (k, kb) = try projection(names.key, [spec.kvWidth, c], bias: spec.qkvBias)
-            let (v, vb) = try projection(names.value, [spec.kvWidth, c], bias: spec.qkvBias)
-            let (o, ob) = try projection(names.output, [c, spec.queryWidth], bias: spec.outputBias)
+            // Projections of one input are loaded together, so a backend can pack them into one matrix.
+            let qkv = try backend.packRows([weight(names.query, [spec.queryWidth, c]), weight(names.key, [spec.kvWidth, c]),
+                                             weight(names.value, [spec.kvWidth, c])])
+            let (q, k, v) = (qkv[0], qkv[1], qkv[2])
+            let (qb, kb, vb) = (try bias(names.query, spec.queryWidth, spec.qkvBias), try bias(names.key, spec.kvWidth, spec.qkvBias),
+                                try bias(names.value, spec.kvWidth, spec.qkvBias))
+            let (o, ob) = (try weight(names.output, [c, spec.queryWidth]), try bias(names.output, c, spec.outputBias))
             let attention = AttentionWeights(
                 query: q, key: k, value: v, output: o, queryBias: qb, keyBias: kb, valueBias: vb, outputBias: ob,
                 queryNorm: spec.qkNorm ? try loader.loadNorm(name(names.queryNorm), [d]) : nil,
@@ -67,9 +71,10 @@ struct DecoderWeights {
                                        routing: ExpertRouting(topK: moe.topK, renormalize: moe.renormalize))
             } else {
                 let f = spec.intermediateSize
-                let (gate, gb) = try projection(names.gate, [f, c], bias: spec.mlpBias)
-                let (up, ub) = try projection(names.up, [f, c], bias: spec.mlpBias)
-                let (down, db) = try projection(names.down, [c, f], bias: spec.mlpBias)
+                let gateUp = try backend.packRows([weight(names.gate, [f, c]), weight(names.up, [f, c])])
+                let (gate, up) = (gateUp[0], gateUp[1])
+                let (gb, ub) = (try bias(names.gate, f, spec.mlpBias), try bias(names.up, f, spec.mlpBias))
+                let (down, db) = (try weight(names.down, [c, f]), try bias(names.down, c, spec.mlpBias))
                 feedForward = .dense(gate: gate, up: up, down: down, gateBias: gb, upBias: ub, downBias: db)
             }
             return LayerWeights(
