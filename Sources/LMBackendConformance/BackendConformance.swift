@@ -37,6 +37,9 @@ public struct BackendConformance {
         for tokens in [1, 6, 20] {
             results.append(try projections(tokens: tokens, inputs: 512, outputs: [512, 128, 128], biased: [true, false, true]))
         }
+        // Packed: three row ranges of one GEMV shared by 4 warps a row, two ranges, and one GEMM.
+        results.append(try projections(tokens: 3, inputs: 4096, outputs: [1024, 256, 256], biased: [false, true, false]))
+        results.append(try projections(tokens: 2, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))
         results.append(try projections(tokens: 64, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))
         for (tokens, heads, dim, rotary, style) in [(5, 4, 64, 64, RopeStyle.neox), (9, 8, 128, 128, .interleaved), (3, 2, 128, 64, .neox)] {
             results.append(try rope(tokens: tokens, heads: heads, dim: dim, rotary: rotary, style: style))

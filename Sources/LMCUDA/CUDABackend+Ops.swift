@@ -92,10 +92,26 @@ extension CUDABackend {
 
     /// Packed projections (see `packRows`) past the GEMV's few tokens run as one GEMM into a
     /// scratch [T, ΣN], whose columns are then copied out: one large GEMM streams the weights
-    /// faster than three skinny ones (cuBLASLt is slowest on the narrow k/v shapes).
+    /// faster than three skinny ones (cuBLASLt is slowest on the narrow k/v shapes). Long prompt
+    /// chunks are compute-bound, where the copy would only add traffic: they run separately.
     public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
-        let tokens = x.shape[0]
-        guard tokens > 8 || !useGEMV, let packed = packedMatrix(projections.map(\.weight)),
+        let tokens = x.shape[0], columns = x.shape[1]
+        let packed = packedMatrix(projections.map(\.weight))
+        if let packed, tokens <= 8, useGEMV, packedGEMV, projections.count <= 3, columns % 8 == 0, outs.allSatisfy({ $0.dtype == .bf16 }) {
+            // One GEMV launch over the packed rows, each row range stored into its own output.
+            let rows = packed.shape[0], split = gemvSplit(rows: rows, columns: columns), rowsPerBlock = 8 / split
+            let widths = projections.map { $0.weight.shape[0] }
+            let end0 = widths[0], end1 = widths.count > 2 ? end0 + widths[1] : rows
+            launch(.gemv, "gemv_packed_s\(split)", grid: (max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)), 1, 1),
+                   block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
+                a.add(x.address); a.add(packed.address)
+                for i in 0..<3 { a.add(outs[min(i, outs.count - 1)].address) }
+                a.add(Int32(end0)); a.add(Int32(end1)); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
+            }
+            for (projection, out) in zip(projections, outs) { if let bias = projection.bias { addBias(bias, to: out) } }
+            return
+        }
+        guard tokens > 8 || !useGEMV, tokens <= 512, let packed,
               outs.allSatisfy({ $0.dtype == .bf16 }), projections.allSatisfy({ $0.weight.shape[0] % 8 == 0 }) else {
             for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
             return

@@ -18,6 +18,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let profiler: CUDAProfiler?
     /// Our GEMV for linears of up to 8 tokens (`PEREGRINE_CUDA_GEMV=0`: cuBLASLt for all sizes).
     let useGEMV: Bool
+    /// Packed projections of a few tokens in one GEMV launch (`PEREGRINE_CUDA_PACKED_GEMV=0`: one per projection).
+    let packedGEMV: Bool
     /// `PEREGRINE_CUDA_GEMV_SPLIT=1|2|4|8`: warps per GEMV row for every shape (experiments).
     let gemvSplitOverride: Int?
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
@@ -29,6 +31,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         self.dequantize = dequantize
         profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
         useGEMV = device.environment["PEREGRINE_CUDA_GEMV"] != "0"
+        packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
         stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil

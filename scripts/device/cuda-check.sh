@@ -44,12 +44,14 @@ fi
 if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
-    # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV).
+    # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV),
+    # unpacked (a GEMV launch per projection).
     for variant in ${VARIANTS:-default}; do
         case $variant in
             eager) settings=(--enforce-eager) ;;
             split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
             cublas) settings=(env PEREGRINE_CUDA_GEMV=0) ;;
+            unpacked) settings=(env PEREGRINE_CUDA_PACKED_GEMV=0) ;;
             *) settings=() ;;
         esac
         echo "-- $variant"

@@ -28,7 +28,19 @@ __device__ __forceinline__ void gemv_fma(uint4 w, const uint4* x4, int v, int ve
     }
 }
 
-template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, T* __restrict__ out,
+// Where row n of token t goes: one output [T, N], or (packed q/k/v, gate/up) up to three
+// outputs of the row ranges [0, end0), [end0, end1), [end1, N), each [T, its width].
+template <typename T> struct GemvOutputs {
+    T* out[3];
+    int end0, end1;
+    __device__ __forceinline__ void store(int t, int n, int rows, float value) const {
+        if (n < end0) store_float(out[0], (long)t * end0 + n, value);
+        else if (n < end1) store_float(out[1], (long)t * (end1 - end0) + (n - end0), value);
+        else store_float(out[2], (long)t * (rows - end1) + (n - end1), value);
+    }
+};
+
+template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, GemvOutputs<T> outputs,
                                                       int tokens, int rows, int columns) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT;
     __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
@@ -64,7 +76,7 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
         if constexpr (SPLIT == 1) {
             if (lane == 0 && n < rows) {
                 #pragma unroll
-                for (int t = 0; t < GEMV_MAX_T; t++) if (t < tokens) store_float(out, (long)t * rows + n, acc[t]);
+                for (int t = 0; t < GEMV_MAX_T; t++) if (t < tokens) outputs.store(t, n, rows, acc[t]);
             }
         } else {
             if (lane == 0) {
@@ -76,7 +88,7 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
                 float sum = 0.f;
                 #pragma unroll
                 for (int s = 0; s < SPLIT; s++) sum += partial[warp + s][lane];
-                store_float(out, (long)lane * rows + n, sum);
+                outputs.store(lane, n, rows, sum);
             }
             __syncthreads();
         }
@@ -85,7 +97,14 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
 
 #define GEMV_INSTANCE(NAME, TYPE, SPLIT) \
 extern "C" __global__ void NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
-    gemv<TYPE, SPLIT>(x, w, out, tokens, rows, columns); \
+    GemvOutputs<TYPE> outputs = {{out, out, out}, rows, rows}; \
+    gemv<TYPE, SPLIT>(x, w, outputs, tokens, rows, columns); \
+}
+#define GEMV_PACKED_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
+                                int tokens, int rows, int columns) { \
+    GemvOutputs<bf16> outputs = {{out0, out1, out2}, end0, end1}; \
+    gemv<bf16, SPLIT>(x, w, outputs, tokens, rows, columns); \
 }
 GEMV_INSTANCE(gemv_bf16_s1, bf16, 1)
 GEMV_INSTANCE(gemv_bf16_s2, bf16, 2)
@@ -95,3 +114,7 @@ GEMV_INSTANCE(gemv_f32_s1, float, 1)
 GEMV_INSTANCE(gemv_f32_s2, float, 2)
 GEMV_INSTANCE(gemv_f32_s4, float, 4)
 GEMV_INSTANCE(gemv_f32_s8, float, 8)
+GEMV_PACKED_INSTANCE(gemv_packed_s1, 1)
+GEMV_PACKED_INSTANCE(gemv_packed_s2, 2)
+GEMV_PACKED_INSTANCE(gemv_packed_s4, 4)
+GEMV_PACKED_INSTANCE(gemv_packed_s8, 8)
