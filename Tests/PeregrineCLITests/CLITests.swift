@@ -80,6 +80,8 @@ import Testing
         (["generate", "--model", "MODEL", "--prompt-ids", "1", "--cpu-isa", "sse9"], "--cpu-isa"),
         (["info", "--model", "/nonexistent"], "/nonexistent"),
         (["bench", "model", "--preset", "gpt-5"], "gpt-5"),
+        (["bench", "engine", "--model", "MODEL", "--temperature", "-1"], "--temperature"),
+        (["bench", "engine", "--model", "MODEL", "--top-p", "1.5"], "--top-p"),
         (["generate", "--model", "MODEL", "--prompt", "hi", "--prompt-ids", "1"], "exactly one of --prompt, --chat and --prompt-ids"),
         (["tokenize", "--model", "MODEL"], "exactly one of --text and --file"),
         (["tokenize", "--model", "MODEL", "--decode", "--text", "1,99999"], "99999"),
