@@ -117,7 +117,7 @@ extension CUDABackend {
             return
         }
         let total = packed.shape[0]
-        let scratch = must { () throws(CUDAError) in try attentionInputs.scratchTensor("packedOut", shape: Shape(tokens, total), dtype: .bf16) }
+        let scratch = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, total), dtype: .bf16) }
         linear(x, weight: packed, bias: nil, out: scratch)
         var offset = 0
         for (projection, out) in zip(projections, outs) {
@@ -159,9 +159,9 @@ extension CUDABackend {
     }
 
     public func writeKV(key: Tensor, value: Tensor, cache: LayerKVCache, batch: AttentionBatch) {
-        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
+        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
         let tokens = key.shape[0], width = key.elementCount / max(tokens, 1)
-        let slots = attentionInputs.tensor("slots", count: tokens)
+        let slots = stepBuffers.tensor("slots", count: tokens)
         launch(.writeKV, "write_kv_" + suffix(key.dtype), grid: (tokens, 1, 1), block: 256) { a in
             a.add(key.address); a.add(value.address); a.add(cache.key.address); a.add(cache.value.address); a.add(slots.address); a.add(Int32(width))
         }
@@ -169,12 +169,12 @@ extension CUDABackend {
 
     /// Decode tokens go to the split-K kernel (then a combine), prefill chunks to the tiled one.
     public func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float, slidingWindow: Int?, out: Tensor) {
-        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
+        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
         let tokens = query.shape[0], qHeads = query.shape[1], dim = query.shape[2]
         let kvHeads = cache.key.shape[2], blockSize = cache.key.shape[1]
         precondition(dim <= 256 && dim % 4 == 0 && qHeads / kvHeads <= 8,
                      "CUDA attention supports head dims up to 256 (multiples of 4) and up to 8 query heads per KV head")
-        let inputs = attentionInputs, type = suffix(query.dtype), window = Int32(slidingWindow ?? 0)
+        let inputs = stepBuffers, type = suffix(query.dtype), window = Int32(slidingWindow ?? 0)
         let positions = inputs.tensor("positions", count: tokens).address, tokenTables = inputs.tensor("tokenTables", count: tokens).address
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
@@ -188,8 +188,8 @@ extension CUDABackend {
                                     (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in
-                (try attentionInputs.scratch("partOut", bytes: partials * dim * 4), try attentionInputs.scratch("partMax", bytes: partials * 4),
-                 try attentionInputs.scratch("partSum", bytes: partials * 4))
+                (try stepBuffers.scratch("partOut", bytes: partials * dim * 4), try stepBuffers.scratch("partMax", bytes: partials * 4),
+                 try stepBuffers.scratch("partSum", bytes: partials * 4))
             }
             let rows = inputs.tensor("decodeRows", count: n).address
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"

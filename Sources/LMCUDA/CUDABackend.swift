@@ -10,7 +10,7 @@ import LMTensor
 public final class CUDABackend: Backend, @unchecked Sendable {
     public let device: CUDADevice
     let matmul: MatrixMultiplier
-    var attentionInputs: AttentionInputs
+    var stepBuffers: StepBuffers
     /// Turns a quantized checkpoint tensor into f32 values (the CPU's reference dequantizers);
     /// nil refuses quantized weights.
     let dequantize: (@Sendable (HostTensor) -> [Float])?
@@ -36,7 +36,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         // The profiler times each op alone, which a replayed graph cannot do.
         stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
         matmul = try MatrixMultiplier(device: device)
-        attentionInputs = AttentionInputs(device: device)
+        stepBuffers = StepBuffers(device: device)
         // Compile (or load from the cache) every kernel now, not inside the first request.
         for module in KernelSource.all { _ = try device.function(module.functions[0], module: module) }
     }
@@ -121,7 +121,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public func argmax(_ x: Tensor) -> [Int32] {
         let rows = x.shape[0], columns = x.shape[1]
         precondition(x.dtype == .f32, "argmax of \(x.dtype) logits")
-        let out = must { () throws(CUDAError) in try attentionInputs.scratchIndices(count: rows) }
+        let out = must { () throws(CUDAError) in try stepBuffers.scratchIndices(count: rows) }
         launch(.argmax, "argmax_f32", grid: (rows, 1, 1), block: 1024) { a in
             a.add(x.address); a.add(out.address); a.add(Int32(columns))
         }
@@ -133,12 +133,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void) {
         guard let replayKey, let stepGraphs else { return body() }
         // Inputs go up before the graph runs: a recording must not hold host copies.
-        must { () throws(CUDAError) in try attentionInputs.prepare(batch) }
-        let key = StepGraphs.Key(step: replayKey, tableStride: attentionInputs.maxBlocks)
-        must { () throws(CUDAError) in try stepGraphs.run(key, generation: attentionInputs.generation, body) }
+        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
+        let key = StepGraphs.Key(step: replayKey, tableStride: stepBuffers.maxBlocks)
+        must { () throws(CUDAError) in try stepGraphs.run(key, generation: stepBuffers.generation, body) }
     }
 
     public func discardRecordedSteps(of owner: ObjectIdentifier) { stepGraphs?.discard(owner: owner) }
+
+    // MARK: Sampling
 
     public var samplesOnDevice: Bool { true }
 
@@ -149,8 +151,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         if rows.allSatisfy({ $0.temperature == 0 || $0.topK == 1 }) { return argmax(logits) }
         let parameters = rows.flatMap { [$0.temperature, Float($0.topK), $0.topP, $0.minP, Float($0.uniform)] }
         let (params, scratch, out) = must { () throws(CUDAError) in
-            (try attentionInputs.upload(floats: parameters, "sampleParameters"), try attentionInputs.scratch("sampleScratch", bytes: count * vocab * 4),
-             try attentionInputs.scratchIndices(count: count))
+            (try stepBuffers.upload(floats: parameters, "sampleParameters"), try stepBuffers.scratch("sampleScratch", bytes: count * vocab * 4, recorded: false),
+             try stepBuffers.scratchIndices(count: count))
         }
         launch(.sample, "sample_rows", grid: (count, 1, 1), block: 1024) { a in
             a.add(logits.address); a.add(params); a.add(scratch); a.add(out.address); a.add(Int32(vocab))
@@ -187,15 +189,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     /// Launches kernel `function` of `module` with the arguments `fill` adds; the profiler
     /// reports it under `label` (default: the function's name).
-    func launch(_ module: KernelSource, _ function: String, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0, label: String? = nil,
-                _ fill: (inout KernelArguments) -> Void) {
+    func launch(_ module: KernelSource, _ function: String, grid: (Int, Int, Int), block: Int, sharedBytes: Int = 0,
+                label: @autoclosure () -> String? = nil, _ fill: (inout KernelArguments) -> Void) {
         must { () throws(CUDAError) in
             device.makeCurrent()
             var arguments = KernelArguments()
             fill(&arguments)
             let handle = try device.function(function, module: module)
             if let profiler {
-                try profiler.measure(label ?? function) { () throws(CUDAError) in
+                try profiler.measure(label() ?? function) { () throws(CUDAError) in
                     try device.launch(handle, grid: grid, block: block, sharedBytes: sharedBytes, &arguments)
                 }
             } else {

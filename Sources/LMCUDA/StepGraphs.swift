@@ -5,7 +5,8 @@ import LMTensor
 /// work per op). A key is recorded the second time it comes: the first run, eager, allocates
 /// the scratch the step needs and builds its cuBLASLt plans, since nothing may allocate while a
 /// stream is being captured. Recordings hold buffer addresses, so they live within one
-/// generation of the backend's step buffers and until their owner discards them.
+/// generation of the backend's step buffers and until their owner discards them. Like the
+/// backend, driven by one thread at a time (a model is released after its engine stopped).
 final class StepGraphs {
     struct Key: Hashable {
         let step: StepReplayKey

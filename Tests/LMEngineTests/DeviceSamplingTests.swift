@@ -19,8 +19,8 @@ import Testing
         var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
         var device = host
         // Distinct logits (no ties at a threshold, where the two may keep different tokens).
-        var generator = SplitMix(state: 7)
-        let logits = (0..<500).map { _ in Float(generator.unit() * 8 - 4) }
+        var generator = RandomSource(seed: 7)
+        let logits = (0..<500).map { _ in Float(generator.nextUnit() * 8 - 4) }
         for draw in 0..<64 {
             var row = logits
             let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
@@ -37,16 +37,5 @@ import Testing
         var state = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
         #expect(state.deviceRow() == .greedy)
         #expect(state.random.counter == 0)
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    mutating func unit() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) * 0x1.0p-53
     }
 }

@@ -48,7 +48,6 @@ if [ "${BENCH:-0}" = "1" ]; then
     # unpacked (a GEMV launch per projection).
     for variant in ${VARIANTS:-default}; do
         case $variant in
-            eager) settings=(--enforce-eager) ;;
             split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
             cublas) settings=(env PEREGRINE_CUDA_GEMV=0) ;;
             unpacked) settings=(env PEREGRINE_CUDA_PACKED_GEMV=0) ;;
@@ -58,7 +57,7 @@ if [ "${BENCH:-0}" = "1" ]; then
         if [ "$variant" = eager ]; then
             $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 --enforce-eager 2>&1 | tee -a "$out/bench-model.txt" | tail -2
         else
-            "${settings[@]}" $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/bench-model.txt" | tail -2
+            ${settings[@]+"${settings[@]}"} $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/bench-model.txt" | tail -2
         fi
     done
     if [ "${PROFILE:-0}" = "1" ]; then

@@ -50,7 +50,7 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
     int per_segment = (vectors + SPLIT - 1) / SPLIT;
     int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     const uint4* x4 = (const uint4*)x;
-    // Every block runs the same number of rounds, so the barriers below are uniform.
+    // Every thread of a block runs the same rounds (base is per block), so the barriers below are uniform.
     for (int base = blockIdx.x * ROWS_PER_BLOCK; base < rows; base += gridDim.x * ROWS_PER_BLOCK) {
         int n = base + warp / SPLIT;
         float acc[GEMV_MAX_T];

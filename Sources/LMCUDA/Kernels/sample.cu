@@ -63,6 +63,8 @@ extern "C" __global__ void sample_rows(const float* logits, const float* params,
     __shared__ float partial[32][SAMPLE_RADIX];
     __shared__ float best_values[32];
     __shared__ int best_indices[32], found;
+    __shared__ float warp_totals[32];
+    __shared__ int warp_last[32];
     const float* row = logits + (long)blockIdx.x * vocab;
     float* e = scratch + (long)blockIdx.x * vocab;
     const float* p = params + blockIdx.x * 5;
@@ -117,33 +119,38 @@ extern "C" __global__ void sample_rows(const float* logits, const float* params,
         local += e[i];
         if (e[i] > 0.f) last_kept = i;
     }
+    int my_last = last_kept;
     float inclusive = local;
     for (int offset = 1; offset < 32; offset <<= 1) {
         float v = __shfl_up_sync(0xffffffffu, inclusive, offset);
         if (lane >= offset) inclusive += v;
     }
     for (int offset = 16; offset > 0; offset >>= 1) last_kept = max(last_kept, __shfl_xor_sync(0xffffffffu, last_kept, offset));
-    __syncthreads();   // best_values/best_indices are reused below
-    if (lane == 31) best_values[warp] = inclusive;
-    if (lane == 0) best_indices[warp] = last_kept;
+    if (lane == 31) warp_totals[warp] = inclusive;
+    if (lane == 0) warp_last[warp] = last_kept;
     if (threadIdx.x == 0) found = vocab;
     __syncthreads();
     float offset_before = 0.f, total = 0.f;
     int last = -1;
     for (int w = 0; w < warps; w++) {
-        if (w < warp) offset_before += best_values[w];
-        total += best_values[w];
-        last = max(last, best_indices[w]);
+        if (w < warp) offset_before += warp_totals[w];
+        total += warp_totals[w];
+        last = max(last, warp_last[w]);
     }
     float exclusive = offset_before + inclusive - local;
     float target = u * total;
-    if (local > 0.f && exclusive <= target && target < exclusive + local) {
+    // Every range that ends past the target proposes its first id whose running mass passes it
+    // (its last kept id if rounding kept the walk short); the smallest proposal comes from the
+    // first range reaching the target, so rounding gaps between ranges cannot skip a token.
+    if (local > 0.f && exclusive + local > target) {
         float running = exclusive;
+        int proposal = my_last;
         for (int i = begin; i < end; i++) {
             if (__float_as_uint(e[i]) < floor) continue;
             running += e[i];
-            if (target < running) { atomicMin(&found, i); break; }
+            if (target < running) { proposal = i; break; }
         }
+        if (proposal >= 0) atomicMin(&found, proposal);
     }
     __syncthreads();
     if (threadIdx.x == 0) out[blockIdx.x] = found < vocab ? found : (last >= 0 ? last : best_index);

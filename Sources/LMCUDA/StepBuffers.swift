@@ -1,12 +1,13 @@
 import LMTensor
 
-/// The device copy of a step's `AttentionBatch`, uploaded once per step (every layer's KV write
-/// and attention read the same one) into buffers that grow and are then reused, so the steady
-/// state allocates nothing.
+/// A step's device buffers, grown when a larger step needs more and then reused, so the steady
+/// state allocates nothing: the copy of its `AttentionBatch` (uploaded once per step; every
+/// layer's KV write and attention read the same one), scratch for kernels (split-K partials, a
+/// packed projection's output) and for sampling (parameters, weights, results).
 ///   positions [T], tokenTables [T] (each token's row of blockTables), slots [T],
 ///   blockTables [S, maxBlocks]; decodeRows [N]: rows of sequences with one new token (split-K
 ///   decode kernel); tiles [n, 2]: (first row, count ≤ 32) of the others (prefill kernel).
-struct AttentionInputs {
+struct StepBuffers {
     let device: CUDADevice
     private(set) var batch: AttentionBatch?
     private var buffers: [String: CUDABuffer] = [:]
@@ -15,7 +16,8 @@ struct AttentionInputs {
     private(set) var maxBlocks = 1
     private(set) var decodeCount = 0
     private(set) var tileCount = 0
-    /// Counts buffer reallocations: a recorded step is only valid within one generation.
+    /// Counts reallocations of buffers a recorded step may use: it is only valid within one
+    /// generation. Sampling's buffers live outside recorded steps and do not count.
     private(set) var generation = 0
 
     init(device: CUDADevice) { self.device = device }
@@ -61,8 +63,8 @@ struct AttentionInputs {
     }
 
     /// Scratch of at least `bytes` (split-K partials), reused across steps.
-    mutating func scratch(_ name: String, bytes: Int) throws(CUDAError) -> CUdeviceptr {
-        try reserve(name, bytes: bytes)
+    mutating func scratch(_ name: String, bytes: Int, recorded: Bool = true) throws(CUDAError) -> CUdeviceptr {
+        try reserve(name, bytes: bytes, recorded: recorded)
         return buffers[name]!.address
     }
 
@@ -74,27 +76,27 @@ struct AttentionInputs {
 
     /// A scratch i32 buffer of at least `count` elements (argmax results).
     mutating func scratchIndices(count: Int) throws(CUDAError) -> Tensor {
-        try reserve("scratch", bytes: count * 4)
+        try reserve("scratch", bytes: count * 4, recorded: false)
         return tensor("scratch", count: count)
     }
 
     /// Copies `values` into scratch `name` (sampling parameters); returns its address.
     mutating func upload(floats values: [Float], _ name: String) throws(CUDAError) -> CUdeviceptr {
-        try upload(values, name)
+        try upload(values, name, recorded: false)
         return buffers[name]!.address
     }
 
-    private mutating func upload<T>(_ values: [T], _ name: String) throws(CUDAError) {
-        try reserve(name, bytes: values.count * MemoryLayout<T>.stride)
+    private mutating func upload<T>(_ values: [T], _ name: String, recorded: Bool = true) throws(CUDAError) {
+        try reserve(name, bytes: values.count * MemoryLayout<T>.stride, recorded: recorded)
         device.makeCurrent()
         let result = values.withUnsafeBytes { device.driver.cuMemcpyHtoDAsync(buffers[name]!.address, $0.baseAddress, $0.count, device.stream) }
         try device.driver.check(result, "cuMemcpyHtoDAsync(\(name))")
     }
 
-    private mutating func reserve(_ name: String, bytes: Int) throws(CUDAError) {
+    private mutating func reserve(_ name: String, bytes: Int, recorded: Bool = true) throws(CUDAError) {
         if let existing = buffers[name], existing.byteCount >= bytes { return }
         // Grow geometrically so a slowly growing batch reallocates rarely.
         buffers[name] = try CUDABuffer(device: device, byteCount: max(bytes, (buffers[name]?.byteCount ?? 0) * 2, 4096))
-        generation += 1
+        if recorded { generation += 1 }
     }
 }
