@@ -31,8 +31,8 @@ public struct SamplingRow: Sendable, Equatable {
     /// The reference for `Backend.sample`, in double precision: with e_i = exp((l_i − max) / T),
     /// keep e_i at or above the k-th largest e (top-k), at or above the smallest e of the shortest
     /// head holding top_p of the kept mass (top-p), and at or above min_p (min-p: e_max is 1);
-    /// ties at a threshold are kept. Returns the first id whose running kept mass passes
-    /// uniform × the total.
+    /// ties at a threshold are kept, as the host sampler keeps them. Returns the first id whose
+    /// running kept mass passes uniform × the total.
     public func choose(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         guard let kept = keptWeights(logits) else { return Self.argmax(logits) }
         let target = uniform * kept.reduce(0, +)

@@ -18,7 +18,7 @@ import Testing
         parameters.seed = 42
         var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
         var device = host
-        // Distinct logits (no ties at a threshold, where the two may keep different tokens).
+        // Distinct random logits; ties are the next test's.
         var generator = RandomSource(seed: 7)
         let logits = (0..<500).map { _ in Float(generator.nextUnit() * 8 - 4) }
         for draw in 0..<64 {
@@ -28,6 +28,27 @@ import Testing
             let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
             device.record(actual)
             #expect(actual == expected, "draw \(draw): device reference \(actual), host sampler \(expected)")
+        }
+    }
+
+    /// Logits tied at the top-k and top-p thresholds: both samplers keep every tied token.
+    @Test func tiesAtAThresholdAreKeptByBoth() {
+        let logits: [Float] = [3, 2, 2, 2, 1, 0.5, 2, -1]
+        for (topK, topP) in [(2, Float(1)), (3, 1), (0, 0.5), (0, 0.75)] {
+            var parameters = SamplingParameters()
+            parameters.topK = topK
+            parameters.topP = topP
+            parameters.seed = 3
+            var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
+            var device = host
+            for draw in 0..<64 {
+                var row = logits
+                let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
+                let settings = device.deviceRow()
+                let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
+                device.record(actual)
+                #expect(actual == expected, "top-k \(topK), top-p \(topP), draw \(draw): device reference \(actual), host sampler \(expected)")
+            }
         }
     }
 

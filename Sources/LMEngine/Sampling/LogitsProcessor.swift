@@ -92,38 +92,30 @@ public struct Temperature: LogitsProcessor {
     }
 }
 
-/// Keeps the k largest logits.
+/// Keeps the k largest logits, and every logit tied with the k-th (as vLLM and the GPU sampler do).
 public struct TopK: LogitsProcessor {
     public func applies(to p: SamplingParameters) -> Bool { p.topK > 0 }
     public func process(_ logits: UnsafeMutableBufferPointer<Float>, _ state: SamplingState) {
         let k = state.parameters.topK
         guard k < logits.count else { return }
         let threshold = kthLargest(logits, k)
-        var kept = 0
-        // Ties at the threshold: keep the lowest ids first, k in all.
-        for i in logits.indices {
-            if logits[i] > threshold { kept += 1 }
-        }
-        for i in logits.indices {
-            if logits[i] < threshold { logits[i] = -.infinity }
-            else if logits[i] == threshold { if kept < k { kept += 1 } else { logits[i] = -.infinity } }
-        }
+        for i in logits.indices where logits[i] < threshold { logits[i] = -.infinity }
     }
 }
 
-/// Keeps the smallest set of most likely tokens whose probability reaches top_p.
+/// Keeps the smallest set of most likely tokens whose probability reaches top_p, and every token
+/// as likely as the least likely of them (ties at the boundary stay, as on the GPU).
 public struct TopP: LogitsProcessor {
     public func applies(to p: SamplingParameters) -> Bool { p.topP < 1 }
     public func process(_ logits: UnsafeMutableBufferPointer<Float>, _ state: SamplingState) {
         let probabilities = softmax(logits)
-        let order = logits.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-        var cumulative = 0.0
-        var keep = order.count
-        for (rank, index) in order.enumerated() {
-            cumulative += probabilities[index]
-            if cumulative >= Double(state.parameters.topP) { keep = rank + 1; break }
+        let sorted = probabilities.sorted(by: >)
+        var cumulative = 0.0, boundary = sorted.last ?? 0
+        for p in sorted {
+            cumulative += p
+            if cumulative >= Double(state.parameters.topP) { boundary = p; break }
         }
-        for index in order[keep...] { logits[index] = -.infinity }
+        for i in logits.indices where probabilities[i] < boundary { logits[i] = -.infinity }
     }
 }
 
