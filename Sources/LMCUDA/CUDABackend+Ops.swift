@@ -53,9 +53,8 @@ extension CUDABackend {
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
         if tokens <= 8, columns % 8 == 0, useGEMV {
             // A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
-            let split = gemvSplit(rows: rows, columns: columns), rowsPerBlock = 8 / split
-            launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)), 1, 1),
-                   block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
+            let (split, blocks) = gemvGrid(rows: rows, columns: columns)
+            launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
             }
         } else {
@@ -80,14 +79,18 @@ extension CUDABackend {
         }
     }
 
-    /// Warps per GEMV row: enough that a matrix of few rows still has about 48 warps per
-    /// multiprocessor streaming it, while every warp keeps four 16-byte loads per lane in flight.
-    func gemvSplit(rows: Int, columns: Int) -> Int {
-        if let gemvSplitOverride { return gemvSplitOverride }
-        let vectors = columns / 8
+    /// Warps per GEMV row (enough that a matrix of few rows still has about 48 warps per
+    /// multiprocessor streaming it, while every warp keeps four 16-byte loads per lane in flight)
+    /// and blocks of 8 warps covering every row in one round, at most 16 per multiprocessor.
+    func gemvGrid(rows: Int, columns: Int) -> (split: Int, blocks: Int) {
         var split = 1
-        while split < 8, rows * split < 48 * device.multiprocessors, vectors / (split * 2) >= 128 { split *= 2 }
-        return split
+        if let gemvSplitOverride {
+            split = gemvSplitOverride
+        } else {
+            while split < 8, rows * split < 48 * device.multiprocessors, columns / 8 / (split * 2) >= 128 { split *= 2 }
+        }
+        let rowsPerBlock = 8 / split
+        return (split, max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)))
     }
 
     /// Packed projections (see `packRows`) past the GEMV's few tokens run as one GEMM into a
@@ -99,11 +102,10 @@ extension CUDABackend {
         let packed = packedMatrix(projections.map(\.weight))
         if let packed, tokens <= 8, useGEMV, packedGEMV, projections.count <= 3, columns % 8 == 0, outs.allSatisfy({ $0.dtype == .bf16 }) {
             // One GEMV launch over the packed rows, each row range stored into its own output.
-            let rows = packed.shape[0], split = gemvSplit(rows: rows, columns: columns), rowsPerBlock = 8 / split
+            let rows = packed.shape[0], (split, blocks) = gemvGrid(rows: rows, columns: columns)
             let widths = projections.map { $0.weight.shape[0] }
             let end0 = widths[0], end1 = widths.count > 2 ? end0 + widths[1] : rows
-            launch(.gemv, "gemv_packed_s\(split)", grid: (max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)), 1, 1),
-                   block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
+            launch(.gemv, "gemv_packed_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
                 a.add(x.address); a.add(packed.address)
                 for i in 0..<3 { a.add(outs[min(i, outs.count - 1)].address) }
                 a.add(Int32(end0)); a.add(Int32(end1)); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))

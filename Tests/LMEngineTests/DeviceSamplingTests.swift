@@ -16,19 +16,9 @@ import Testing
         parameters.topP = setting.topP
         parameters.minP = setting.minP
         parameters.seed = 42
-        var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
-        var device = host
         // Distinct random logits; ties are the next test's.
         var generator = RandomSource(seed: 7)
-        let logits = (0..<500).map { _ in Float(generator.nextUnit() * 8 - 4) }
-        for draw in 0..<64 {
-            var row = logits
-            let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
-            let settings = device.deviceRow()
-            let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
-            device.record(actual)
-            #expect(actual == expected, "draw \(draw): device reference \(actual), host sampler \(expected)")
-        }
+        expectSameDraws(parameters, logits: (0..<500).map { _ in Float(generator.nextUnit() * 8 - 4) })
     }
 
     /// Logits tied at the top-k and top-p thresholds: both samplers keep every tied token.
@@ -39,16 +29,23 @@ import Testing
             parameters.topK = topK
             parameters.topP = topP
             parameters.seed = 3
-            var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
-            var device = host
-            for draw in 0..<64 {
-                var row = logits
-                let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
-                let settings = device.deviceRow()
-                let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
-                device.record(actual)
-                #expect(actual == expected, "top-k \(topK), top-p \(topP), draw \(draw): device reference \(actual), host sampler \(expected)")
-            }
+            expectSameDraws(parameters, logits: logits)
+        }
+    }
+
+    /// 64 draws of one request from the same logits by both samplers, each from its own copy of
+    /// the request's state.
+    private func expectSameDraws(_ parameters: SamplingParameters, logits: [Float]) {
+        var host = SamplingState(parameters: parameters, prompt: [], stopTokens: [])
+        var device = host
+        for draw in 0..<64 {
+            var row = logits
+            let expected = row.withUnsafeMutableBufferPointer { Sampler().sample($0, &host).token }
+            let settings = device.deviceRow()
+            let actual = logits.withUnsafeBufferPointer { settings.choose($0) }
+            device.record(actual)
+            let setting = "T \(parameters.temperature), top-k \(parameters.topK), top-p \(parameters.topP), min-p \(parameters.minP)"
+            #expect(actual == expected, "\(setting), draw \(draw): device reference \(actual), host sampler \(expected)")
         }
     }
 

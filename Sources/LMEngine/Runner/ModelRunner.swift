@@ -43,19 +43,12 @@ public final class ModelRunner {
         let logits = try model.forward(batch, cache: cache)
         guard !step.logitRows.isEmpty else { return output }   // prompt chunks only: the cache is filled
         let vocab = model.spec.vocabSize
-        // Greedy requests without logprobs or logit changes only need the argmax.
-        let plain = step.promptRows.isEmpty && step.sampleRows.allSatisfy { entry in
-            guard let p = states[entry.id]?.parameters else { return true }
-            return p.isGreedy && p.logprobs == nil && p.logitBias.isEmpty && p.minTokens == 0 && p.repetitionPenalty == 1
-                && p.presencePenalty == 0 && p.frequencyPenalty == 0
-        }
-        // Without penalties, biases or logprobs a row needs only its settings and a draw: the
-        // device samples it and the logits stay there.
-        let onDevice = !plain && model.backend.samplesOnDevice && step.promptRows.isEmpty && step.sampleRows.allSatisfy { entry in
-            guard let p = states[entry.id]?.parameters else { return true }
-            return p.logprobs == nil && p.logitBias.isEmpty && p.minTokens == 0 && p.repetitionPenalty == 1
-                && p.presencePenalty == 0 && p.frequencyPenalty == 0
-        }
+        // Without logprobs or logit changes a row needs only its settings and a draw: greedy
+        // rows the argmax, the others the device's sampler (the logits stay there).
+        let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters }
+        let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
+        let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
+        let onDevice = settingsSuffice && !plain && model.backend.samplesOnDevice
         if plain {
             let best = model.backend.argmax(logits)
             for entry in step.sampleRows {

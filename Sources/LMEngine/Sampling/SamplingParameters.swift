@@ -33,6 +33,12 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public var isGreedy: Bool { temperature == 0 || topK == 1 }
 
+    /// Whether choosing a token needs the whole row of logits on the host: logprobs, logit
+    /// biases, the min-tokens mask and the penalties are applied there.
+    public var needsHostLogits: Bool {
+        logprobs != nil || !logitBias.isEmpty || minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
+    }
+
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case field(String, String)
         public var description: String {
