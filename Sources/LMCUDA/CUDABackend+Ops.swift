@@ -51,8 +51,7 @@ extension CUDABackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
         precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
-        if tokens <= 8, columns % 8 == 0, useGEMV {
-            // A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
+        if usesGEMV(tokens: tokens, columns: columns) {
             let (split, blocks) = gemvGrid(rows: rows, columns: columns)
             launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
@@ -71,6 +70,9 @@ extension CUDABackend {
         }
         if let bias { addBias(bias, to: out) }
     }
+
+    /// A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
+    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= 8 && columns % 8 == 0 && useGEMV }
 
     private func addBias(_ bias: Tensor, to out: Tensor) {
         let rows = out.shape[0], columns = out.shape[1]

@@ -3,7 +3,11 @@ import Synchronization
 
 /// out[T, N] = x[T, K] · W[N, K]ᵀ through cuBLASLt: bf16 operands, fp32 accumulation, bf16 or
 /// f32 output. cuBLASLt is column-major, so this is Dᵀ[N, T] = op_T(W as K×N) · (x as K×T).
-/// Descriptors and the heuristic's algorithm are cached per (T, N, K, output dtype).
+/// Descriptors and the heuristic's first algorithm are cached per (T, N, K, output dtype).
+/// With `PEREGRINE_CUDA_GEMM_AUTOTUNE=1` a T of up to 256 instead gets the fastest of up to 16
+/// candidates, timed on the real operands when the shape first comes. Off by default: on an H200
+/// it saved 2-10% of a T = 64 GEMM in isolation, but timing (a synchronize per shape) inside
+/// serving, where every new batch size is a new shape, cost more than it won (`bench linear`).
 final class MatrixMultiplier: @unchecked Sendable {
     struct Plan: @unchecked Sendable {   // cuBLASLt descriptors, never mutated after creation
         let description, a, b, d: OpaquePointer?
@@ -15,6 +19,9 @@ final class MatrixMultiplier: @unchecked Sendable {
     let device: CUDADevice
     let handle: OpaquePointer?
     let workspace: CUDABuffer
+    /// Candidates are timed for T up to this (`PEREGRINE_CUDA_GEMM_AUTOTUNE=0`: never).
+    let autotuneMaxTokens: Int
+    private let timer: EventTimer
     private let plans = Mutex<[Key: Plan]>([:])
 
     init(device: CUDADevice) throws(CUDAError) {
@@ -24,21 +31,27 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtCreate(&handle), "cublasLtCreate")
         self.handle = handle
         workspace = try CUDABuffer(device: device, byteCount: 32 << 20)
+        autotuneMaxTokens = device.environment["PEREGRINE_CUDA_GEMM_AUTOTUNE"] == "1" ? 256 : 0
+        timer = try EventTimer(device: device)
     }
 
     func multiply(_ x: Tensor, weight: Tensor, out: Tensor) throws(CUDAError) {
         let t = x.shape[0], k = x.shape[1], n = weight.shape[0]
-        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype))
-        var alpha: Float = 1, beta: Float = 0
-        let status = plan.algorithm.withUnsafeBytes { algorithm in
-            blas.cublasLtMatmul(handle, plan.description, &alpha, weight.address, plan.a, x.address, plan.b, &beta,
-                                out.address, plan.d, out.address, plan.d, algorithm.baseAddress, workspace.address, workspace.byteCount,
-                                device.stream)
-        }
-        try blas.check(status, "cublasLtMatmul(T \(t), N \(n), K \(k))")
+        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype), x, weight, out)
+        try blas.check(run(plan.description, plan.a, plan.b, plan.d, plan.algorithm, x, weight, out), "cublasLtMatmul(T \(t), N \(n), K \(k))")
     }
 
-    private func plan(_ key: Key) throws(CUDAError) -> Plan {
+    private func run(_ description: OpaquePointer?, _ a: OpaquePointer?, _ b: OpaquePointer?, _ d: OpaquePointer?,
+                     _ algorithm: [UInt8], _ x: Tensor, _ weight: Tensor, _ out: Tensor) -> CUBLASLt.Status {
+        var alpha: Float = 1, beta: Float = 0
+        return algorithm.withUnsafeBytes { algorithm in
+            blas.cublasLtMatmul(handle, description, &alpha, weight.address, a, x.address, b, &beta,
+                                out.address, d, out.address, d, algorithm.baseAddress, workspace.address, workspace.byteCount,
+                                device.stream)
+        }
+    }
+
+    private func plan(_ key: Key, _ x: Tensor, _ weight: Tensor, _ out: Tensor) throws(CUDAError) -> Plan {
         if let found = plans.withLock({ $0[key] }) { return found }
         let outputType = key.output == .f32 ? CUBLASLt.dataF32 : CUBLASLt.dataBF16
         var description: OpaquePointer?
@@ -54,15 +67,41 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
         var limit = UInt64(workspace.byteCount)
         try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLt.maxWorkspaceBytes, &limit, 8), "cublasLtMatmulPreferenceSetAttribute")
-        var result = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes)
+        let tune = key.t <= autotuneMaxTokens && !streamIsCapturing()
+        let requested = tune ? 16 : 1
+        var results = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes * requested)
         var found: Int32 = 0
-        let status = result.withUnsafeMutableBytes { bytes in
-            blas.cublasLtMatmulAlgoGetHeuristic(handle, description, a, b, d, d, preference, 1, bytes.baseAddress!, &found)
+        let status = results.withUnsafeMutableBytes { bytes in
+            blas.cublasLtMatmulAlgoGetHeuristic(handle, description, a, b, d, d, preference, Int32(requested), bytes.baseAddress!, &found)
         }
         try blas.check(status, "cublasLtMatmulAlgoGetHeuristic(T \(key.t), N \(key.n), K \(key.k))")
         guard found > 0 else { throw .unsupported("a cuBLASLt algorithm for T \(key.t), N \(key.n), K \(key.k)") }
-        let plan = Plan(description: description, a: a, b: b, d: d, algorithm: Array(result[0..<64]))
+        let candidates = (0..<Int(found)).map { i in
+            Array(results[i * CUBLASLt.heuristicResultBytes..<i * CUBLASLt.heuristicResultBytes + 64])
+        }
+        var best = candidates[0]
+        if candidates.count > 1 {
+            var bestTime = Double.infinity
+            for candidate in candidates {
+                // A candidate that fails to launch is skipped; the first one is the fallback.
+                guard run(description, a, b, d, candidate, x, weight, out) == 0 else { continue }
+                var failed = false
+                let seconds = try timer.seconds {
+                    for _ in 0..<3 {
+                        if run(description, a, b, d, candidate, x, weight, out) != 0 { failed = true }
+                    }
+                }
+                if !failed, seconds < bestTime { (best, bestTime) = (candidate, seconds) }
+            }
+        }
+        let plan = Plan(description: description, a: a, b: b, d: d, algorithm: best)
         plans.withLock { $0[key] = plan }
         return plan
+    }
+
+    /// Timing needs a synchronize, which a stream being captured into a graph cannot do.
+    private func streamIsCapturing() -> Bool {
+        var status: Int32 = 0
+        return device.driver.cuStreamIsCapturing(device.stream, &status) != 0 || status != 0
     }
 }

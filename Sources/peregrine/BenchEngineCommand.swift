@@ -90,6 +90,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Flag(help: "Plan each step only after the previous one's results are applied (default: plan the next while the device runs one).")
     var syncScheduling = false
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "First run the same number of requests, 8 tokens each, on the same engine, untimed.",
+        discussion: "A server's steady state: batch sizes seen before have their CUDA graphs recorded and their cuBLASLt plans built (llama-bench and vLLM's benchmarks warm up too)."))
+    var warmup = true
+
     @OptionGroup var backendOptions: BackendOptions
 
     func validate() throws {
@@ -111,8 +116,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
         print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, "
               + (temperature == 0 ? "greedy" : "sampled at temperature \(temperature), top-p \(topP)") + "; "
-              + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\n")
-        var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s"])
+              + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling"
+              + (warmup ? "; after an untimed warm-up (same concurrency, 8 tokens each)\n" : "; no warm-up\n"))
+        var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s",
+                                       "full-width decode steps tok/s", "their ms: queue + wait + idle"])
         for level in levels {
             var config = EngineConfig()
             config.scheduler.maxNumSeqs = max(level, 1)
@@ -121,12 +128,13 @@ struct BenchEngineCommand: AsyncParsableCommand {
             config.asyncScheduling = !syncScheduling
             config.kvCacheBytes = try backendOptions.kvCacheBytes(for: backend)
             let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
-            let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize)
+            if warmup { _ = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize, outputTokens: min(outputTokens, 8), seed: 1) }
+            let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize, outputTokens: outputTokens, seed: 0)
             engine.shutdown()
             let generated = Double(level * outputTokens), total = Double(level * (outputTokens + promptTokens))
             table.rows.append(["\(level)", format(result.wall, decimals: 2), format(generated / result.wall, decimals: 1),
                                format(total / result.wall, decimals: 1), format(Double(outputTokens) / result.wall, decimals: 1),
-                               format(result.decodeRate, decimals: 1)])
+                               format(result.decodeRate, decimals: 1)] + Self.describe(result.fullWidthSteps, width: level))
         }
         print(table.render())
         if let profiler = (backend as? CUDABackend)?.profiler {
@@ -134,9 +142,24 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
     }
 
-    /// Wall seconds for all requests, and the decode-phase rate: tokens produced after the last
-    /// request got its first token (every request is decoding then) over the time since.
-    private func measure(_ engine: Engine, level: Int, vocabulary: Int) async throws -> (wall: Double, decodeRate: Double) {
+    /// Steps where all `width` requests decode one token each (what llama-batched-bench's decode
+    /// rate counts): tokens/s, and the device worker's milliseconds per step queuing it (host),
+    /// waiting for the device, idle until the next step came.
+    private static func describe(_ timing: StepTiming, width: Int) -> [String] {
+        guard timing.steps > 0 else { return ["-", "-"] }
+        let n = Double(timing.steps)
+        let period = (timing.hostSeconds + timing.waitSeconds + timing.idleSeconds) / n
+        return [format(Double(width) / period, decimals: 1),
+                "\(format(1000 * timing.hostSeconds / n, decimals: 2)) + \(format(1000 * timing.waitSeconds / n, decimals: 2)) + \(format(1000 * timing.idleSeconds / n, decimals: 2))"]
+    }
+
+    /// Wall seconds for all requests, the decode-phase rate (tokens produced after the last
+    /// request got its first token, when every request is decoding, over the time since) and the
+    /// device worker's time in steps where all `level` requests decoded.
+    /// - Parameter seed: varies the prompts (a warm-up's are not the measured ones).
+    private func measure(_ engine: Engine, level: Int, vocabulary: Int, outputTokens: Int, seed: Int) async throws
+        -> (wall: Double, decodeRate: Double, fullWidthSteps: StepTiming) {
+        let before = engine.stats.decodeStepTiming[level] ?? StepTiming()
         var parameters = SamplingParameters()
         parameters.temperature = temperature
         parameters.topP = topP
@@ -146,7 +169,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let start = monotonicSeconds()
         let arrivals = try await withThrowingTaskGroup(of: [(Double, Int)].self) { group in
             for r in 0..<level {
-                let prompt = (0..<promptTokens).map { Int32((r * 7919 + $0 * 104_729) % vocabulary) }
+                let prompt = (0..<promptTokens).map { Int32((r * 7919 + $0 * 104_729 + seed * 31) % vocabulary) }
                 let stream = try engine.generate(GenerationRequest(prompt: prompt, parameters: parameters))
                 group.addTask {
                     var times: [(Double, Int)] = []
@@ -159,8 +182,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
             return all
         }
         let end = monotonicSeconds()
-        let decodeStart = arrivals.compactMap { $0.first?.0 }.max() ?? end
-        let decoded = arrivals.reduce(0) { sum, times in sum + times.filter { $0.0 > decodeStart }.reduce(0) { $0 + $1.1 } }
-        return (end - start, end > decodeStart ? Double(decoded) / (end - decodeStart) : 0)
+        let lastFirstToken = arrivals.compactMap { $0.first?.0 }.max() ?? end
+        let decoded = arrivals.reduce(0) { sum, times in sum + times.filter { $0.0 > lastFirstToken }.reduce(0) { $0 + $1.1 } }
+        return (end - start, end > lastFirstToken ? Double(decoded) / (end - lastFirstToken) : 0,
+                (engine.stats.decodeStepTiming[level] ?? StepTiming()) - before)
     }
 }

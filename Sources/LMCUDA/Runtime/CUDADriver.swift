@@ -49,6 +49,7 @@ public final class CUDADriver: @unchecked Sendable {
     let cuEventDestroy: @convention(c) (CUhandle?) -> Result
     let cuStreamBeginCapture: @convention(c) (CUhandle?, Int32) -> Result
     let cuStreamEndCapture: @convention(c) (CUhandle?, UnsafeMutablePointer<CUhandle?>) -> Result
+    let cuStreamIsCapturing: @convention(c) (CUhandle?, UnsafeMutablePointer<Int32>) -> Result
     let cuGraphInstantiateWithFlags: @convention(c) (UnsafeMutablePointer<CUhandle?>, CUhandle?, UInt64) -> Result
     let cuGraphLaunch: @convention(c) (CUhandle?, CUhandle?) -> Result
     let cuGraphExecDestroy: @convention(c) (CUhandle?) -> Result
@@ -90,6 +91,7 @@ public final class CUDADriver: @unchecked Sendable {
         cuEventDestroy = try lib.function("cuEventDestroy_v2")
         cuStreamBeginCapture = try lib.function("cuStreamBeginCapture_v2")
         cuStreamEndCapture = try lib.function("cuStreamEndCapture")
+        cuStreamIsCapturing = try lib.function("cuStreamIsCapturing")
         cuGraphInstantiateWithFlags = try lib.function("cuGraphInstantiateWithFlags")
         cuGraphLaunch = try lib.function("cuGraphLaunch")
         cuGraphExecDestroy = try lib.function("cuGraphExecDestroy")

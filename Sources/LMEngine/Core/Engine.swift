@@ -94,5 +94,9 @@ public struct EngineStats: Sendable, Equatable {
     public var cachedTokens = 0
     public var preemptions = 0
     public var steps = 0
+    /// The device worker's time, summed over the steps so far.
+    public var stepTiming = StepTiming()
+    /// The same for steps where every sequence decodes one token, by the number of sequences.
+    public var decodeStepTiming: [Int: StepTiming] = [:]
     public var prefixCacheHitRate = 0.0
 }

@@ -65,6 +65,8 @@ final class EngineCore: @unchecked Sendable {
     private var promptLogprobsWanted: [RequestID: Int] = [:]
     private var promptLogprobs: [RequestID: [Int: SampledToken]] = [:]
     private var steps = 0
+    private var stepTiming = StepTiming()
+    private var decodeStepTiming: [Int: StepTiming] = [:]
 
     init(model: DecoderModel, tokenizer: Tokenizer?, config: EngineConfig) throws {
         let bytesPerBlock = KVCacheLayout(layerCount: model.spec.layerCount, blockCount: 1, blockSize: config.blockSize,
@@ -219,6 +221,8 @@ final class EngineCore: @unchecked Sendable {
         }
         let events = scheduler.update(step, sampled: result.tokens)
         steps += 1
+        stepTiming += result.timing
+        if let width = result.decodeWidth { decodeStepTiming[width, default: StepTiming()] += result.timing }
         var out: [Event] = []
         for event in events {
             out.append(Event(id: event.id, sampled: result.sampled[event.id]!, finish: event.finish,
@@ -277,6 +281,8 @@ final class EngineCore: @unchecked Sendable {
         stats.cachedTokens = scheduler.cachedTokens
         stats.preemptions = scheduler.preemptions
         stats.steps = steps
+        stats.stepTiming = stepTiming
+        stats.decodeStepTiming = decodeStepTiming
         stats.prefixCacheHitRate = kv.prefixCacheHitRate
         let previous = statsLock.withLock { old in
             defer { old = stats }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LMModels
 
 /// The thread that runs prepared steps on the device, one after another in launch order, while
 /// the core thread plans and prepares the next step and applies the previous one's results.
@@ -38,10 +39,17 @@ final class DeviceWorker: @unchecked Sendable {
     }
 
     private func loop() {
+        var idleSince = monotonicSeconds()
         while let batch = jobs.popAll(wait: true) {
-            for (step, pending) in batch {
-                pending.result.push(Result { try runner.execute(step) })
+            let idle = monotonicSeconds() - idleSince
+            for (index, (step, pending)) in batch.enumerated() {
+                pending.result.push(Result {
+                    var output = try runner.execute(step)
+                    if index == 0 { output.timing.idleSeconds = idle }
+                    return output
+                })
             }
+            idleSince = monotonicSeconds()
         }
     }
 }

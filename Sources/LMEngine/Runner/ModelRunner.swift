@@ -19,6 +19,10 @@ public final class ModelRunner {
         /// its logprob and the top alternatives) for every prompt token this chunk predicted.
         public var promptLogprobs: [RequestID: [(position: Int, value: SampledToken)]] = [:]
         public var tokens: [RequestID: Int32] { sampled.mapValues(\.token) }
+        /// Where the device worker's time went in this step.
+        public var timing = StepTiming()
+        /// Sequences of a step where each decodes one token (nil when any prompt chunk ran).
+        public var decodeWidth: Int?
     }
 
     public init(model: DecoderModel, blockCount: Int, blockSize: Int) throws {
@@ -27,12 +31,21 @@ public final class ModelRunner {
     }
 
     public func execute(_ step: PreparedStep) throws -> Output {
+        let start = monotonicSeconds()
+        var output = try run(step, launched: start)
+        output.timing.waitSeconds = monotonicSeconds() - start - output.timing.hostSeconds
+        return output
+    }
+
+    /// - Parameter launched: set to the time the forward pass was queued (for `StepTiming`).
+    private func run(_ step: PreparedStep, launched start: Double) throws -> Output {
         for id in step.released {
             states.removeValue(forKey: id)
             lastSampled.removeValue(forKey: id)
         }
         states.merge(step.newStates) { _, new in new }
         var output = Output()
+        output.timing.steps = 1
         guard !step.isEmpty else { return output }
         var tokens = step.tokens
         // A request failed upstream may have no sample; its row computes garbage nobody reads.
@@ -41,6 +54,8 @@ public final class ModelRunner {
                                  attention: AttentionBatch(sequences: step.spans, slotMapping: step.slots, blockSize: cache.layout.blockSize),
                                  logitRows: step.logitRows.isEmpty ? [0] : step.logitRows)
         let logits = try model.forward(batch, cache: cache)
+        output.timing.hostSeconds = monotonicSeconds() - start
+        if step.spans.allSatisfy({ $0.queryCount == 1 }) { output.decodeWidth = step.spans.count }
         guard !step.logitRows.isEmpty else { return output }   // prompt chunks only: the cache is filled
         let vocab = model.spec.vocabSize
         // Without logprobs or logit changes a row needs only its settings and a draw: greedy
