@@ -28,16 +28,20 @@ public struct BackendConformance {
             results.append(try elementwise(rows: rows, columns: columns))
             results.append(contentsOf: try gated(rows: rows, columns: columns))
         }
-        // The last two: GEMV rows shared by 4 warps (and an odd row left over in the last block).
+        // The last two (one token: CUDA's GEMV): rows shared by 4 warps (and an odd row left over
+        // in the last block); 3 and 8 tokens run them too under PEREGRINE_CUDA_GEMV_MAX_TOKENS=8.
         for (t, k, n, bias) in [(1, 64, 96, false), (5, 576, 192, true), (64, 1024, 4096, false), (17, 4096, 512, true),
-                                (3, 4096, 1003, false), (8, 8192, 257, true)] {
+                                (1, 4096, 1003, false), (1, 8192, 257, true), (3, 4096, 1003, false), (8, 8192, 257, true)] {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
         for tokens in [1, 6, 20] {
             results.append(try projections(tokens: tokens, inputs: 512, outputs: [512, 128, 128], biased: [true, false, true]))
         }
-        // Packed: three row ranges of one GEMV shared by 4 warps a row, two ranges, and one GEMM.
+        // Packed: three row ranges of one GEMV shared by 4 warps a row, two ranges, and one GEMM
+        // (2 and 3 tokens: one GEMM and its column copies, by default).
+        results.append(try projections(tokens: 1, inputs: 4096, outputs: [1024, 256, 256], biased: [false, true, false]))
+        results.append(try projections(tokens: 1, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))
         results.append(try projections(tokens: 3, inputs: 4096, outputs: [1024, 256, 256], biased: [false, true, false]))
         results.append(try projections(tokens: 2, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))
         results.append(try projections(tokens: 64, inputs: 1024, outputs: [2048, 2048], biased: [false, false]))

@@ -71,8 +71,8 @@ extension CUDABackend {
         if let bias { addBias(bias, to: out) }
     }
 
-    /// A few tokens: one pass over the weights with our GEMV beats a GEMM tile.
-    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= 8 && columns % 8 == 0 && useGEMV }
+    /// A single token: one pass over the weights with our GEMV beats a GEMM tile (`gemvMaxTokens`).
+    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= gemvMaxTokens && columns % 8 == 0 }
 
     private func addBias(_ bias: Tensor, to out: Tensor) {
         let rows = out.shape[0], columns = out.shape[1]
@@ -95,14 +95,14 @@ extension CUDABackend {
         return (split, max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)))
     }
 
-    /// Packed projections (see `packRows`) past the GEMV's few tokens run as one GEMM into a
+    /// Packed projections (see `packRows`) past the GEMV's single token run as one GEMM into a
     /// scratch [T, ΣN], whose columns are then copied out: one large GEMM streams the weights
     /// faster than three skinny ones (cuBLASLt is slowest on the narrow k/v shapes). Long prompt
     /// chunks are compute-bound, where the copy would only add traffic: they run separately.
     public func linear(_ x: Tensor, projections: [Projection], outs: [Tensor]) {
         let tokens = x.shape[0], columns = x.shape[1]
         let packed = packedMatrix(projections.map(\.weight))
-        if let packed, tokens <= 8, useGEMV, packedGEMV, projections.count <= 3, columns % 8 == 0, outs.allSatisfy({ $0.dtype == .bf16 }) {
+        if let packed, usesGEMV(tokens: tokens, columns: columns), packedGEMV, projections.count <= 3, outs.allSatisfy({ $0.dtype == .bf16 }) {
             // One GEMV launch over the packed rows, each row range stored into its own output.
             let rows = packed.shape[0], (split, blocks) = gemvGrid(rows: rows, columns: columns)
             let widths = projections.map { $0.weight.shape[0] }
@@ -115,7 +115,7 @@ extension CUDABackend {
             for (projection, out) in zip(projections, outs) { if let bias = projection.bias { addBias(bias, to: out) } }
             return
         }
-        guard tokens > 8 || !useGEMV, tokens <= 512, let packed,
+        guard !usesGEMV(tokens: tokens, columns: columns), tokens <= 512, let packed,
               outs.allSatisfy({ $0.dtype == .bf16 }), projections.allSatisfy({ $0.weight.shape[0] % 8 == 0 }) else {
             for (projection, out) in zip(projections, outs) { linear(x, weight: projection.weight, bias: projection.bias, out: out) }
             return

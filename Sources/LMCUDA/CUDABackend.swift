@@ -16,8 +16,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let dequantize: (@Sendable (HostTensor) -> [Float])?
     /// Set when `PEREGRINE_CUDA_PROFILE=1`: every op is timed alone.
     public let profiler: CUDAProfiler?
-    /// Our GEMV for linears of up to 8 tokens (`PEREGRINE_CUDA_GEMV=0`: cuBLASLt for all sizes).
-    let useGEMV: Bool
+    /// Linears of up to this many tokens run our GEMV, the others cuBLASLt: 1 by default
+    /// (`PEREGRINE_CUDA_GEMV_MAX_TOKENS` up to 8 for experiments, `PEREGRINE_CUDA_GEMV=0`: none).
+    /// On an H200 (`bench linear`) the GEMV wins at one token (with q/k/v and gate/up in one launch
+    /// each, 202.5 against 193.8 tok/s batch-1 decode with cuBLASLt only) but at 8 tokens streams
+    /// Llama-3-8B's gate/up in 149.5 µs where cuBLASLt takes 59.9.
+    let gemvMaxTokens: Int
     /// Packed projections of a few tokens in one GEMV launch (`PEREGRINE_CUDA_PACKED_GEMV=0`: one per projection).
     let packedGEMV: Bool
     /// `PEREGRINE_CUDA_GEMV_SPLIT=1|2|4|8`: warps per GEMV row for every shape (experiments).
@@ -30,7 +34,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         self.device = device
         self.dequantize = dequantize
         profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
-        useGEMV = device.environment["PEREGRINE_CUDA_GEMV"] != "0"
+        gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
+            : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
@@ -139,6 +144,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     public func discardRecordedSteps(of owner: ObjectIdentifier) { stepGraphs?.discard(owner: owner) }
+    public var recordsSteps: Bool { stepGraphs != nil }
 
     // MARK: Sampling
 

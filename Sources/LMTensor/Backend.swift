@@ -136,6 +136,9 @@ public protocol Backend: AnyObject, Sendable {
     func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void)
     /// Forgets the steps recorded for `owner` (call before freeing a buffer they use).
     func discardRecordedSteps(of owner: ObjectIdentifier)
+    /// Whether `runStep` replays recordings (a model then pads decode batches to a few sizes, so
+    /// few recordings serve every batch size).
+    var recordsSteps: Bool { get }
 }
 
 extension Backend {
@@ -161,4 +164,5 @@ extension Backend {
     /// Backends without recordings run every step's ops as they come.
     public func runStep(_ batch: AttentionBatch, replayKey: StepReplayKey?, _ body: () -> Void) { body() }
     public func discardRecordedSteps(of owner: ObjectIdentifier) {}
+    public var recordsSteps: Bool { false }
 }

@@ -45,11 +45,13 @@ if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
     # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV),
+    # gemv8 (our GEMV up to 8 tokens, as before version 14),
     # unpacked (a GEMV launch per projection).
     for variant in ${VARIANTS:-default}; do
         case $variant in
             split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
             cublas) settings=(env PEREGRINE_CUDA_GEMV=0) ;;
+            gemv8) settings=(env PEREGRINE_CUDA_GEMV_MAX_TOKENS=8) ;;
             unpacked) settings=(env PEREGRINE_CUDA_PACKED_GEMV=0) ;;
             *) settings=() ;;
         esac

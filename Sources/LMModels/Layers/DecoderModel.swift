@@ -15,6 +15,9 @@ public final class DecoderModel: @unchecked Sendable {
     private var workspace: ForwardWorkspace?
     /// The cache of the previous step: recorded steps write into it and must go with it.
     private weak var recordedCache: KVCache?
+    /// Pads decode batches to a few sizes (`DecodeBatchPadding`) in caches made after this is
+    /// set; on by default where the backend records steps.
+    public var padsDecodeBatches: Bool
 
     public init(spec: DecoderSpec, source: any WeightSource, names: TensorNames, backend: any Backend) throws {
         self.spec = spec
@@ -28,21 +31,24 @@ public final class DecoderModel: @unchecked Sendable {
         }
         inverseFrequencies = try upload(spec.rope)
         localInverseFrequencies = try spec.localRope.map(upload)
+        padsDecodeBatches = backend.recordsSteps
     }
 
     deinit { backend.discardRecordedSteps(of: ObjectIdentifier(self)) }
 
-    /// A paged cache for this model with `blockCount` blocks of `blockSize` tokens.
+    /// A paged cache for this model with `blockCount` blocks of `blockSize` tokens (and a
+    /// padding block after them when the model pads decode batches).
     public func makeKVCache(blockCount: Int, blockSize: Int = 16) throws -> KVCache {
         try KVCache(layout: KVCacheLayout(layerCount: spec.layerCount, blockCount: blockCount, blockSize: blockSize,
                                           kvHeads: spec.kvHeadCount, headDim: spec.headDim, dtype: backend.activationDType),
-                    backend: backend)
+                    backend: backend, paddingBlock: padsDecodeBatches)
     }
 
     /// Runs one step: writes the new tokens' keys and values into `cache` and returns the logits
     /// of `batch.logitRows`, [R, V] (a view valid until the next call).
-    public func forward(_ batch: ForwardBatch, cache: KVCache) throws -> Tensor {
-        try validate(batch)
+    public func forward(_ requested: ForwardBatch, cache: KVCache) throws -> Tensor {
+        try validate(requested)
+        let batch = cache.paddingBlock.map { requested.paddedForDecode(paddingBlock: $0) } ?? requested
         let t = batch.tokens.count, r = batch.logitRows.count
         let w = try workspace(tokens: t, rows: r)
         backend.upload(batch.tokens, to: w.tokens.rows(0..<t))
@@ -58,7 +64,7 @@ public final class DecoderModel: @unchecked Sendable {
         let decodeOnly = batch.attention.sequences.allSatisfy { $0.queryCount == 1 }
         let replayKey = decodeOnly ? StepReplayKey(owner: ObjectIdentifier(self), tokens: t, logitRows: r) : nil
         backend.runStep(batch.attention, replayKey: replayKey) { layers(batch.attention, tokens: t, rows: r, cache: cache, workspace: w) }
-        return w.logits.rows(0..<r)
+        return w.logits.rows(0..<requested.logitRows.count)
     }
 
     /// Every op of a step, from the token ids in the workspace to the logits of its rows.
