@@ -34,6 +34,42 @@ extension BackendConformance {
         return results
     }
 
+    /// Logit edits (penalties, biases, bans) against `LogitEdit.apply`: every edited logit must
+    /// come out as the reference computes it (the same float operations, so exactly), the others
+    /// untouched. The error reported is the fraction of logits that differ.
+    mutating func editLogits(rows: Int, vocab: Int) throws -> ConformanceResult {
+        var values = random.values(rows * vocab, scale: 4)
+        values[3] = 0   // a zero logit: neither divided nor multiplied by the repetition penalty
+        let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
+        candidate.upload(values, to: logits)
+        var edits: [LogitEdit] = [LogitEdit(row: 0, token: 3, repetition: 1.3)]
+        for row in 0..<rows {
+            var tokens = Set<Int32>()
+            while tokens.count < 40 { tokens.insert(Int32(random.index(below: vocab))) }
+            tokens.remove(3)
+            for (i, token) in tokens.sorted().enumerated() {
+                let amount = random.values(1, scale: 2)[0]
+                switch i % 5 {
+                case 0: edits.append(LogitEdit(row: Int32(row), token: token, bias: amount))
+                case 1: edits.append(LogitEdit(row: Int32(row), token: token, ban: true, repetition: 1.2))
+                case 2: edits.append(LogitEdit(row: Int32(row), token: token, repetition: 1.5))
+                case 3: edits.append(LogitEdit(row: Int32(row), token: token, subtract: amount))
+                default: edits.append(LogitEdit(row: Int32(row), token: token, bias: amount, repetition: 0.8, subtract: 0.5))
+                }
+            }
+        }
+        var expected = values
+        for edit in edits {
+            let index = Int(edit.row) * vocab + Int(edit.token)
+            expected[index] = edit.apply(to: expected[index])
+        }
+        candidate.editLogits(logits, edits)
+        let actual = candidate.download(logits)
+        let differing = zip(actual, expected).filter { $0 != $1 }.count
+        return ConformanceResult(op: "editLogits (penalties, bias, bans)", shape: "[\(rows), \(vocab)], \(edits.count) edits",
+                                 relativeError: Double(differing) / Double(values.count), bound: 0, poisoned: 0)
+    }
+
     private static func accepts(_ token: Int, _ row: SamplingRow, _ logits: UnsafeBufferPointer<Float>) -> Bool {
         guard token >= 0, token < logits.count else { return false }
         guard let kept = row.keptWeights(logits) else { return Int32(token) == SamplingRow.argmax(logits) }

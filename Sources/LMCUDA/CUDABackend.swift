@@ -166,6 +166,26 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
     }
 
+    public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
+        guard !edits.isEmpty else { return }
+        precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")
+        let vocab = logits.shape[1]
+        var positions: [Int32] = [], amounts: [Float] = []
+        positions.reserveCapacity(3 * edits.count)
+        amounts.reserveCapacity(3 * edits.count)
+        for edit in edits {
+            precondition(Int(edit.row) < logits.shape[0] && Int(edit.token) < vocab, "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
+            positions += [edit.row, edit.token, edit.ban ? 1 : 0]
+            amounts += [edit.bias, edit.repetition, edit.subtract]
+        }
+        let (positionsAddress, amountsAddress) = must { () throws(CUDAError) in
+            (try stepBuffers.upload(ints: positions, "editPositions"), try stepBuffers.upload(floats: amounts, "editAmounts"))
+        }
+        launch(.editLogits, "edit_logits", grid: (blocks(edits.count), 1, 1), block: 256) { a in
+            a.add(logits.address); a.add(positionsAddress); a.add(amountsAddress); a.add(Int32(edits.count)); a.add(Int32(vocab))
+        }
+    }
+
     // MARK: Transfers
 
     func copyToDevice<T>(_ values: [T], _ tensor: Tensor) throws(CUDAError) {

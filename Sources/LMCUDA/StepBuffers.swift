@@ -86,6 +86,12 @@ struct StepBuffers {
         return buffers[name]!.address
     }
 
+    /// Copies `values` into scratch `name` (logit edits); returns its address.
+    mutating func upload(ints values: [Int32], _ name: String) throws(CUDAError) -> CUdeviceptr {
+        try upload(values, name, recorded: false)
+        return buffers[name]!.address
+    }
+
     private mutating func upload<T>(_ values: [T], _ name: String, recorded: Bool = true) throws(CUDAError) {
         try reserve(name, bytes: values.count * MemoryLayout<T>.stride, recorded: recorded)
         device.makeCurrent()

@@ -7,7 +7,8 @@ import Darwin
 /// How one row of logits becomes a token on the device: temperature, then the top-k, top-p and
 /// min-p filters, then the inverse CDF at `uniform` over the kept tokens in id order (the draw
 /// is made by the caller from the request's seeded stream, so a seed means the same token on
-/// every backend up to rounding). Penalties, biases and logprobs stay with the host sampler.
+/// every backend up to rounding). Penalties, biases and bans come first as `LogitEdit`s;
+/// logprobs stay with the host sampler.
 public struct SamplingRow: Sendable, Equatable {
     /// 0 takes the argmax (the first on ties).
     public var temperature: Float

@@ -58,12 +58,17 @@ public final class ModelRunner {
         if step.spans.allSatisfy({ $0.queryCount == 1 }) { output.decodeWidth = step.spans.count }
         guard !step.logitRows.isEmpty else { return output }   // prompt chunks only: the cache is filled
         let vocab = model.spec.vocabSize
-        // Without logprobs or logit changes a row needs only its settings and a draw: greedy
-        // rows the argmax, the others the device's sampler (the logits stay there).
+        // Without logprobs a row needs only its settings, its logit edits (penalties, biases,
+        // the min-tokens mask) and a draw: greedy rows the argmax, the others the device's
+        // sampler; the logits stay where they are.
         let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters }
         let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
         let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
         let onDevice = settingsSuffice && !plain && model.backend.samplesOnDevice
+        if plain || onDevice {
+            let edits = step.sampleRows.flatMap { entry in states[entry.id]?.logitEdits(row: Int32(entry.row), vocabulary: vocab) ?? [] }
+            model.backend.editLogits(logits, edits)
+        }
         if plain {
             let best = model.backend.argmax(logits)
             for entry in step.sampleRows {

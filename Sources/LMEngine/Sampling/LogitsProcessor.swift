@@ -36,6 +36,29 @@ public struct SamplingState: Sendable {
         outputCounts[token, default: 0] += 1
         outputCount += 1
     }
+
+    /// What `LogitBias`, `MinTokensMask` and `Penalties` do to this request's next row of
+    /// logits (row `row` of a batch, `vocabulary` wide), as one edit per token they touch.
+    public func logitEdits(row: Int32, vocabulary: Int) -> [LogitEdit] {
+        let p = parameters
+        guard p.editsLogits else { return [] }
+        var edits: [Int32: LogitEdit] = [:]
+        func edit(_ token: Int32, _ change: (inout LogitEdit) -> Void) {
+            guard token >= 0, Int(token) < vocabulary else { return }
+            change(&edits[token, default: LogitEdit(row: row, token: token)])
+        }
+        for (token, bias) in p.logitBias { edit(token) { $0.bias = bias } }
+        if p.minTokens > 0, outputCount < p.minTokens {
+            for token in stopTokens { edit(token) { $0.ban = true } }
+        }
+        if p.repetitionPenalty != 1 {
+            for token in promptTokens.union(outputCounts.keys) { edit(token) { $0.repetition = p.repetitionPenalty } }
+        }
+        if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
+            for (token, count) in outputCounts { edit(token) { $0.subtract = p.presencePenalty + p.frequencyPenalty * Float(count) } }
+        }
+        return edits.values.sorted { $0.token < $1.token }
+    }
 }
 
 /// One step of the sampler chain: rewrites a request's logits in place.

@@ -33,10 +33,14 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public var isGreedy: Bool { temperature == 0 || topK == 1 }
 
-    /// Whether choosing a token needs the whole row of logits on the host: logprobs, logit
-    /// biases, the min-tokens mask and the penalties are applied there.
-    public var needsHostLogits: Bool {
-        logprobs != nil || !logitBias.isEmpty || minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
+    /// Whether choosing a token needs the whole row of logits on the host (logprobs are
+    /// computed there).
+    public var needsHostLogits: Bool { logprobs != nil }
+
+    /// Whether logit biases, the min-tokens mask or penalties change the logits before the
+    /// choice (as `SamplingState.logitEdits`, applied where the logits are).
+    public var editsLogits: Bool {
+        !logitBias.isEmpty || minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
     }
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {

@@ -1,0 +1,31 @@
+/// One change to one logit before sampling, in vLLM's order: `logit_bias`, the `min_tokens` ban
+/// of stop tokens, the repetition penalty (divides a positive logit, multiplies a negative one),
+/// then presence and frequency penalties subtracted. A request's processors become one edit per
+/// token they touch, so a backend applies them where the logits are.
+public struct LogitEdit: Sendable, Equatable {
+    /// Row of the logits [R, V] and token (column) the edit applies to.
+    public var row: Int32
+    public var token: Int32
+    public var bias: Float = 0
+    public var ban = false
+    /// 1 leaves the logit alone.
+    public var repetition: Float = 1
+    public var subtract: Float = 0
+
+    public init(row: Int32, token: Int32, bias: Float = 0, ban: Bool = false, repetition: Float = 1, subtract: Float = 0) {
+        self.row = row
+        self.token = token
+        self.bias = bias
+        self.ban = ban
+        self.repetition = repetition
+        self.subtract = subtract
+    }
+
+    /// The reference for `Backend.editLogits`: the same float operations as the host processors.
+    public func apply(to logit: Float) -> Float {
+        var value = logit + bias
+        if ban { value = -.infinity }
+        if repetition != 1 { value = value > 0 ? value / repetition : value * repetition }
+        return value - subtract
+    }
+}
