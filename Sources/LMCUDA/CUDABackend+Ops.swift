@@ -183,13 +183,14 @@ extension CUDABackend {
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
-            // Enough splits for about 16 blocks per multiprocessor (each warp's chain of dependent
-            // key loads is short), no more than the longest table could fill with 64 keys each;
-            // each sequence uses as many as give it 64 keys or more. The grid depends on n and
-            // the table stride alone, so a recorded step replays at any context within the stride.
+            // Enough splits for about 16 blocks per multiprocessor (`decodeBlocksPerSM`; each
+            // warp's chain of dependent key loads is short), no more than the longest table could
+            // fill with 64 keys each; each sequence uses as many as give it 64 keys or more. The
+            // grid depends on n and the table stride alone, so a recorded step replays at any
+            // context within the stride.
             let minChunk = 64
             let splits = max(1, min((inputs.maxBlocks * blockSize + minChunk - 1) / minChunk,
-                                    (16 * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
+                                    (decodeBlocksPerSM * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let partials = n * qHeads * splits
             let (partOut, partMax, partSum) = must { () throws(CUDAError) in
                 (try stepBuffers.scratch("partOut", bytes: partials * dim * 4), try stepBuffers.scratch("partMax", bytes: partials * 4),

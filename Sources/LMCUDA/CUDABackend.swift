@@ -26,6 +26,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let packedGEMV: Bool
     /// `PEREGRINE_CUDA_GEMV_SPLIT=1|2|4|8`: warps per GEMV row for every shape (experiments).
     let gemvSplitOverride: Int?
+    /// Split-K decode attention aims at this many blocks per multiprocessor
+    /// (`PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM`, default 16; experiments).
+    let decodeBlocksPerSM: Int
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
     let stepGraphs: StepGraphs?
 
@@ -37,6 +40,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
+        decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 16
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
         stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
@@ -69,7 +73,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public func loadWeight(_ host: HostTensor) throws -> Tensor {
         let values: [UInt16]
         switch host.dtype {
-        case .bf16: values = Array(host.bytes.bindMemory(to: UInt16.self))
+        case .bf16:
+            // Straight from the checkpoint's (mapped) bytes: no host copy of 2 bytes per weight.
+            let tensor = try allocate(host.shape, dtype: .bf16)
+            guard !host.bytes.isEmpty else { return tensor }
+            device.makeCurrent()
+            // A pageable source is staged before the call returns, so the mapping may go after.
+            try device.driver.check(device.driver.cuMemcpyHtoDAsync(tensor.address, host.bytes.baseAddress, host.bytes.count, device.stream),
+                                    "cuMemcpyHtoDAsync(\(host.name), \(host.bytes.count) bytes)")
+            return tensor
         case .f32: values = host.bytes.bindMemory(to: Float.self).map(BFloat16Conversion.fromFloat)
         case .f16: values = host.bytes.bindMemory(to: Float16.self).map { BFloat16Conversion.fromFloat(Float($0)) }
         default:

@@ -19,7 +19,7 @@ final class MatrixMultiplier: @unchecked Sendable {
     let device: CUDADevice
     let handle: OpaquePointer?
     let workspace: CUDABuffer
-    /// Candidates are timed for T up to this (`PEREGRINE_CUDA_GEMM_AUTOTUNE=0`: never).
+    /// Candidates are timed for T up to this: 256 with `PEREGRINE_CUDA_GEMM_AUTOTUNE=1`, else 0.
     let autotuneMaxTokens: Int
     private let timer: EventTimer
     private let plans = Mutex<[Key: Plan]>([:])

@@ -19,6 +19,16 @@ enum EngineFixtures {
     static func load(_ name: String, backend: CPUBackend) throws -> LoadedModel {
         try ModelLoader.load(path: root + "/models/" + name, backend: backend)
     }
+
+    /// An engine over fixture `name` on two CPU threads with a small cache (128 blocks of 4).
+    static func engine(_ name: String, modelName: String? = nil) throws -> Engine {
+        let loaded = try load(name, backend: try CPUBackend(threads: 2))
+        var config = EngineConfig()
+        config.blockSize = 4
+        config.blockCount = 128
+        if let modelName { config.modelName = modelName }
+        return try Engine(model: loaded.model, tokenizer: nil, config: config)
+    }
 }
 
 /// Drives a Scheduler and a ModelRunner step by step, as the engine core does but without its

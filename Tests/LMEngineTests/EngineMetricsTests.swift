@@ -1,5 +1,4 @@
 import Foundation
-import LMCPU
 import LMEngine
 import LMTokenizers
 import Metrics
@@ -16,13 +15,8 @@ import Testing
 
     @Test func requestsShowUpInTheMetrics() async throws {
         let metrics = Self.metrics
-        let backend = try CPUBackend(threads: 2)
-        let loaded = try EngineFixtures.load("tiny-llama", backend: backend)
-        var config = EngineConfig()
-        config.blockSize = 4
-        config.blockCount = 128
-        config.modelName = "metrics-test"   // keeps other suites' engines out of these series
-        let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
+        // Its own model name keeps other suites' engines out of these series.
+        let engine = try EngineFixtures.engine("tiny-llama", modelName: "metrics-test")
         defer { engine.shutdown() }
         var p = SamplingParameters()
         p.temperature = 0

@@ -70,12 +70,7 @@ import Testing
     /// the same tokens by the edits-then-argmax path as by the host sampler (which asking for
     /// logprobs forces).
     @Test func engineEditsMatchTheHostSampler() async throws {
-        let backend = try CPUBackend(threads: 2)
-        let loaded = try EngineFixtures.load("tiny-llama", backend: backend)
-        var config = EngineConfig()
-        config.blockSize = 4
-        config.blockCount = 128
-        let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
+        let engine = try EngineFixtures.engine("tiny-llama")
         defer { engine.shutdown() }
         func tokens(logprobs: Int?, edited: Bool = true) async throws -> [Int32] {
             var p = SamplingParameters()

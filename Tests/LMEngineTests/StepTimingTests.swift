@@ -1,4 +1,3 @@
-import LMCPU
 import LMEngine
 import Testing
 
@@ -19,12 +18,7 @@ import Testing
     }
 
     @Test func everyStepIsTimedAndDecodeStepsByWidth() async throws {
-        let backend = try CPUBackend(threads: 2)
-        let loaded = try EngineFixtures.load("tiny-llama", backend: backend)
-        var config = EngineConfig()
-        config.blockSize = 4
-        config.blockCount = 128
-        let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
+        let engine = try EngineFixtures.engine("tiny-llama")
         defer { engine.shutdown() }
         var p = SamplingParameters()
         p.temperature = 0

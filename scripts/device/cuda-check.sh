@@ -7,7 +7,7 @@
 #   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,qwen2,qwen3} .device-data/
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
 # Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
-# compares settings); PROFILE=1 / PROFILE_ENGINE=1
+# compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
 # per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -71,6 +71,12 @@ if [ "${BENCH:-0}" = "1" ]; then
             | tee "$out/profile-engine.txt" | grep -A 22 "kernel"
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
+    # DECODE_BLOCKS="8 32": the 64-sequence run again with split-K decode attention aiming at
+    # that many blocks per multiprocessor (default 16).
+    for blocks in ${DECODE_BLOCKS:-}; do
+        echo "-- decode attention at $blocks blocks per multiprocessor"
+        PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM=$blocks $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -1
+    done
     echo "-- sampled on the GPU (temperature 0.8, top-p 0.95)"
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 --temperature 0.8 --top-p 0.95 2>&1 \
         | tee "$out/bench-engine-sampled.txt" | tail -4
