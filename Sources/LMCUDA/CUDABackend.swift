@@ -29,6 +29,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Split-K decode attention aims at this many blocks per multiprocessor
     /// (`PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM`, default 16; experiments).
     let decodeBlocksPerSM: Int
+    /// Decode attention on tensor cores (`PEREGRINE_CUDA_DECODE_MMA=1`, sm_80 and later; an
+    /// experiment not yet run on a GPU: paged_decode_mma.cu).
+    let decodeMMA: Bool
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
     let stepGraphs: StepGraphs?
 
@@ -40,6 +43,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
+        decodeMMA = device.environment["PEREGRINE_CUDA_DECODE_MMA"] == "1" && device.architecture >= 80
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 16
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
