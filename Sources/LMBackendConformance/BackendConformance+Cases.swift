@@ -104,6 +104,36 @@ extension BackendConformance {
         return compare("rope \(style)", "[\(tokens), \(heads), \(dim)] rot \(rotary)", x)
     }
 
+    /// RoPE on queries and keys and the cache write in one op: the rotated queries and keys and
+    /// every cache slot (the written ones and the untouched rest) as the reference leaves them.
+    mutating func ropeWriteKV(tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle) throws -> ConformanceResult {
+        let blockSize = 4, blocks = (tokens + blockSize - 1) / blockSize + 2
+        var free = (0..<Int32(blocks * blockSize)).map { $0 }
+        for i in stride(from: free.count - 1, to: 0, by: -1) { free.swapAt(i, random.index(below: i + 1)) }
+        let slotMapping = Array(free.prefix(tokens))
+        let positions = (0..<tokens).map { _ in Float(random.index(below: 8192)) }
+        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
+        let angles = positions.flatMap { p in frequencies.map { p * $0 } }
+        let cos = try pair(angles.map { cosf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let sin = try pair(angles.map { sinf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let q = try pair(representable(random.values(tokens * qHeads * dim)), Shape(tokens, qHeads, dim))
+        let k = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
+        let v = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
+        let layout = Shape(blocks, blockSize, kvHeads, dim)
+        let keys = try pair([Float](repeating: 0, count: layout.elementCount), layout)
+        let values = try pair([Float](repeating: 0, count: layout.elementCount), layout)
+        let batch = AttentionBatch(sequences: [SequenceSpan(queryStart: 0, queryCount: tokens, contextLength: tokens, blockTable: (0..<Int32(blocks)).map { $0 })],
+                                   slotMapping: slotMapping, blockSize: blockSize)
+        reference.ropeWriteKV(query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0, rotaryDim: rotary, style: style,
+                              cache: LayerKVCache(key: keys.0, value: values.0), batch: batch)
+        candidate.ropeWriteKV(query: q.1, key: k.1, value: v.1, cos: cos.1, sin: sin.1, rotaryDim: rotary, style: style,
+                              cache: LayerKVCache(key: keys.1, value: values.1), batch: batch)
+        let shape = "q [\(tokens), \(qHeads), \(dim)] kv \(kvHeads) rot \(rotary) \(style)"
+        let results = [compare("ropeWriteKV", shape, q), compare("ropeWriteKV", shape, k), compare("ropeWriteKV", shape, keys),
+                       compare("ropeWriteKV", shape, values)]
+        return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
+    }
+
     /// Writes every sequence's cached prefix, then one step's new tokens, and attends.
     mutating func attention(qHeads: Int, kvHeads: Int, dim: Int, blockSize: Int, window: Int?,
                             sequences: [(cached: Int, new: Int)]) throws -> ConformanceResult {

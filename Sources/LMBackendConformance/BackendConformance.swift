@@ -48,6 +48,8 @@ public struct BackendConformance {
         for (tokens, heads, dim, rotary, style) in [(5, 4, 64, 64, RopeStyle.neox), (9, 8, 128, 128, .interleaved), (3, 2, 128, 64, .neox)] {
             results.append(try rope(tokens: tokens, heads: heads, dim: dim, rotary: rotary, style: style))
         }
+        results.append(try ropeWriteKV(tokens: 5, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox))
+        results.append(try ropeWriteKV(tokens: 3, qHeads: 32, kvHeads: 8, dim: 128, rotary: 96, style: .interleaved))
         results.append(try attention(qHeads: 4, kvHeads: 2, dim: 64, blockSize: 4, window: nil,
                                      sequences: [(cached: 0, new: 7), (cached: 13, new: 1), (cached: 5, new: 4)]))
         results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: nil,

@@ -171,6 +171,26 @@ extension CUDABackend {
         }
     }
 
+    /// One launch for both rotations and the cache write (`PEREGRINE_CUDA_FUSED_ROPE_KV=1`, an
+    /// experiment not yet run on a GPU), else the three ops.
+    public func ropeWriteKV(query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle,
+                            cache: LayerKVCache, batch: AttentionBatch) {
+        guard fusedRopeWriteKV, query.dtype == key.dtype, key.dtype == value.dtype, cache.key.dtype == key.dtype else {
+            rope(query, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
+            rope(key, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
+            return writeKV(key: key, value: value, cache: cache, batch: batch)
+        }
+        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
+        let tokens = query.shape[0]
+        let slots = stepBuffers.tensor("slots", count: tokens)
+        launch(.ropeWriteKV, "rope_write_kv_" + suffix(key.dtype), grid: (tokens, 1, 1), block: 256) { a in
+            a.add(query.address); a.add(key.address); a.add(value.address); a.add(cache.key.address); a.add(cache.value.address)
+            a.add(cos.address); a.add(sin.address); a.add(slots.address)
+            a.add(Int32(query.shape[1])); a.add(Int32(key.shape[1])); a.add(Int32(key.shape[2])); a.add(Int32(rotaryDim))
+            a.add(Int32(style == .neox ? 0 : 1))
+        }
+    }
+
     /// Decode tokens go to the split-K kernel (then a combine), prefill chunks to the tiled one.
     public func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float, slidingWindow: Int?, out: Tensor) {
         must { () throws(CUDAError) in try stepBuffers.prepare(batch) }

@@ -32,6 +32,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Decode attention on tensor cores (`PEREGRINE_CUDA_DECODE_MMA=1`, sm_80 and later; an
     /// experiment not yet run on a GPU: paged_decode_mma.cu).
     let decodeMMA: Bool
+    /// RoPE and the KV-cache write in one launch (`PEREGRINE_CUDA_FUSED_ROPE_KV=1`; experiment).
+    let fusedRopeWriteKV: Bool
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
     let stepGraphs: StepGraphs?
 
@@ -43,6 +45,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
+        fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] == "1"
         decodeMMA = device.environment["PEREGRINE_CUDA_DECODE_MMA"] == "1" && device.architecture >= 80
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 16
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }

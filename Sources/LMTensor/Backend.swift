@@ -119,6 +119,10 @@ public protocol Backend: AnyObject, Sendable {
     func rope(_ x: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle)
     /// Stores the new tokens' keys and values at `batch.slotMapping`   key, value [T, Hkv, D].
     func writeKV(key: Tensor, value: Tensor, cache: LayerKVCache, batch: AttentionBatch)
+    /// `rope` on the new tokens' queries and keys, then `writeKV` of the keys and values: one
+    /// pass where the backend fuses them   query [T, Hq, D], key, value [T, Hkv, D], cos/sin [T, rot/2].
+    func ropeWriteKV(query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle,
+                     cache: LayerKVCache, batch: AttentionBatch)
     /// Causal attention of each new token over its sequence's cached keys (GQA: query head h
     /// reads KV head h / (Hq / Hkv)); with `slidingWindow` W a token at position p sees keys
     /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
@@ -176,6 +180,14 @@ extension Backend {
     public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
         add(residual, delta, out: residual)
         rmsNorm(residual, weight: weight, epsilon: epsilon, out: out)
+    }
+
+    /// The reference: the three ops one after the other.
+    public func ropeWriteKV(query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle,
+                            cache: LayerKVCache, batch: AttentionBatch) {
+        rope(query, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
+        rope(key, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
+        writeKV(key: key, value: value, cache: cache, batch: batch)
     }
 
     /// Backends without recordings run every step's ops as they come.

@@ -7,8 +7,7 @@
 #   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,qwen2,qwen3} .device-data/
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
 # Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
-# compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences; MMA=1 decode
-# attention on tensor cores, checked and benchmarked); PROFILE=1 / PROFILE_ENGINE=1
+# compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
 # per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -24,10 +23,6 @@ echo "== check-backend (first start compiles, second reads the cache)"
 $bin check-backend --device cuda 2>&1 | tee "$out/check-backend.txt" | tail -45
 $bin check-backend --device cuda --seed 2 2>&1 | tail -3
 
-if [ "${MMA:-0}" = "1" ]; then
-    echo "== check-backend with decode attention on tensor cores (PEREGRINE_CUDA_DECODE_MMA=1)"
-    PEREGRINE_CUDA_DECODE_MMA=1 $bin check-backend --device cuda 2>&1 | grep -E "^attention|passed"
-fi
 echo "== greedy decoding, CPU (f32) against CUDA (bf16): teacher-forced logits, then free-running tokens"
 python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
 models="$(ls -d .device-data/*/ | grep -v -e mixtral -e tokenizer) /tmp/smollm2-135m"
@@ -76,12 +71,6 @@ if [ "${BENCH:-0}" = "1" ]; then
             | tee "$out/profile-engine.txt" | grep -A 22 "kernel"
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
-    if [ "${MMA:-0}" = "1" ]; then
-        echo "-- decode attention on tensor cores (PEREGRINE_CUDA_DECODE_MMA=1)"
-        PEREGRINE_CUDA_DECODE_MMA=1 $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -2
-        [ -d /tmp/smollm2-135m ] || python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
-        PEREGRINE_CUDA_DECODE_MMA=1 $bin check-backend --device cuda --model .device-data/tiny-llama3-rope --model /tmp/smollm2-135m --steps 32 2>&1 | grep -E "teacher-forced|CUDA graphs"
-    fi
     # DECODE_BLOCKS="8 32": the 64-sequence run again with split-K decode attention aiming at
     # that many blocks per multiprocessor (default 16).
     for blocks in ${DECODE_BLOCKS:-}; do
@@ -91,6 +80,20 @@ if [ "${BENCH:-0}" = "1" ]; then
     echo "-- sampled on the GPU (temperature 0.8, top-p 0.95)"
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 --temperature 0.8 --top-p 0.95 2>&1 \
         | tee "$out/bench-engine-sampled.txt" | tail -4
+fi
+
+# EXPERIMENT="PEREGRINE_CUDA_DECODE_MMA=1 PEREGRINE_CUDA_FUSED_ROPE_KV=1" (any settings): the op
+# checks, greedy agreement, batch-1/prefill and the 1- and 64-sequence engine runs under them.
+if [ -n "${EXPERIMENT:-}" ]; then
+    echo "== experiment: $EXPERIMENT"
+    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV)|passed"
+    [ -d /tmp/smollm2-135m ] || python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
+    env $EXPERIMENT $bin check-backend --device cuda --model .device-data/tiny-llama3-rope --model /tmp/smollm2-135m --steps 32 2>&1 \
+        | grep -E "teacher-forced|CUDA graphs"
+    if [ "${BENCH:-0}" = "1" ]; then
+        env $EXPERIMENT $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tail -1
+        env $EXPERIMENT $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -2
+    fi
 fi
 
 if [ "${SERVE:-0}" = "1" ]; then

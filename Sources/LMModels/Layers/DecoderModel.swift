@@ -118,9 +118,8 @@ public final class DecoderModel: @unchecked Sendable {
             backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
         }
         let rope = spec.rope(ofLayer: layer)
-        backend.rope(q3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style)
-        backend.rope(k3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style)
-        backend.writeKV(key: k3, value: v3, cache: cache, batch: batch)
+        backend.ropeWriteKV(query: q3, key: k3, value: v3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style,
+                            cache: cache, batch: batch)
         let attended = w.attended.rows(0..<t)
         backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
                           slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
