@@ -37,7 +37,8 @@ extension BackendConformance {
     /// Logit edits (penalties, biases, bans) against `LogitEdit.apply`: every edited logit must
     /// come out as the reference computes it (the same float operations, so exactly), the others
     /// untouched. The error reported is the fraction of logits that differ.
-    mutating func editLogits(rows: Int, vocab: Int) throws -> ConformanceResult {
+    /// `perRow` edits per row (past a launch's capped grid, 600,000 in all, the kernel must loop).
+    mutating func editLogits(rows: Int, vocab: Int, perRow: Int) throws -> ConformanceResult {
         var values = random.values(rows * vocab, scale: 4)
         values[3] = 0   // a zero logit: neither divided nor multiplied by the repetition penalty
         let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
@@ -45,10 +46,10 @@ extension BackendConformance {
         var edits: [LogitEdit] = [LogitEdit(row: 0, token: 3, repetition: 1.3)]
         for row in 0..<rows {
             var tokens = Set<Int32>()
-            while tokens.count < 40 { tokens.insert(Int32(random.index(below: vocab))) }
+            while tokens.count < perRow { tokens.insert(Int32(random.index(below: vocab))) }
             tokens.remove(3)
             for (i, token) in tokens.sorted().enumerated() {
-                let amount = random.values(1, scale: 2)[0]
+                let amount = Float(random.index(below: 1 << 16)) / Float(1 << 15) - 1
                 switch i % 5 {
                 case 0: edits.append(LogitEdit(row: Int32(row), token: token, bias: amount))
                 case 1: edits.append(LogitEdit(row: Int32(row), token: token, ban: true, repetition: 1.2))

@@ -66,7 +66,8 @@ public struct BackendConformance {
                                      sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
         results.append(try argmax(rows: 5, columns: 32000))
         results.append(contentsOf: try sample(rows: 24, vocab: 32000))
-        results.append(try editLogits(rows: 24, vocab: 32000))
+        results.append(try editLogits(rows: 24, vocab: 32000, perRow: 40))
+        results.append(try editLogits(rows: 24, vocab: 32000, perRow: 25_000))
         return results
     }
 

@@ -169,7 +169,7 @@ extension Backend {
         var values = download(logits)
         let vocab = logits.shape[1]
         for edit in edits {
-            precondition(Int(edit.row) < logits.shape[0] && Int(edit.token) < vocab, "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
+            precondition(edit.row >= 0 && Int(edit.row) < logits.shape[0] && edit.token >= 0 && Int(edit.token) < vocab, "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
             let index = Int(edit.row) * vocab + Int(edit.token)
             values[index] = edit.apply(to: values[index])
         }

@@ -107,11 +107,12 @@ template <int G, int PAIRS> __device__ void paged_decode_mma(
         tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
         float m_new = fmaxf(m, tile_max);   // finite: key `base` is always in range
         float correction = __expf(m - m_new);
+        // P goes into P·V in bf16; the normalizer sums the same rounded weights.
         float p[2][2], sum = 0.f;
         #pragma unroll
         for (int half = 0; half < 2; half++) {
             #pragma unroll
-            for (int e = 0; e < 2; e++) { p[half][e] = __expf(s[half][e] - m_new); sum += p[half][e]; }
+            for (int e = 0; e < 2; e++) { p[half][e] = bf16_to_float(float_to_bf16(__expf(s[half][e] - m_new))); sum += p[half][e]; }
         }
         sum += __shfl_xor_sync(0xffffffffu, sum, 1);
         sum += __shfl_xor_sync(0xffffffffu, sum, 2);

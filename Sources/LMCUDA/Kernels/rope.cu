@@ -1,13 +1,14 @@
 // rope_angles: cos/sin[t, i] = cos/sin(positions[t] * inv_freq[i])   positions [T], inv_freq [half], cos/sin [T, half] f32.
+// Grid-stride: the launch caps its grid (a long chunk at a wide head has more pairs than threads).
 extern "C" __global__ void rope_angles(const int* positions, const float* inverse_frequencies, float* cos_out, float* sin_out, int tokens, int half) {
-    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-    if (i >= (long)tokens * half) return;
-    int t = i / half, f = i % half;
-    float angle = (float)positions[t] * inverse_frequencies[f];
-    float s, c;
-    sincosf(angle, &s, &c);
-    cos_out[i] = c;
-    sin_out[i] = s;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < (long)tokens * half; i += (long)gridDim.x * blockDim.x) {
+        int t = i / half, f = i % half;
+        float angle = (float)positions[t] * inverse_frequencies[f];
+        float s, c;
+        sincosf(angle, &s, &c);
+        cos_out[i] = c;
+        sin_out[i] = s;
+    }
 }
 
 // Rotates the first `rotary` dims of each head in place   x [T, H, D], cos/sin [T, rotary/2].

@@ -13,9 +13,12 @@ template <typename T> __device__ void rope_write_kv(T* q, T* k, const T* v, T* k
         int head = i / half, pair = i % half;
         T* base = head < q_heads ? q + (t * q_heads + head) * dim : k + (t * kv_heads + head - q_heads) * dim;
         int first = style == 0 ? pair : 2 * pair, second = style == 0 ? pair + half : 2 * pair + 1;
+        // Loaded before the stores, as rope.cu does, so the compiler fuses the same products and
+        // the fused and unfused paths round alike.
         float a = load_as_float(base, first), b = load_as_float(base, second);
-        store_float(base, first, a * c[pair] - b * s[pair]);
-        store_float(base, second, b * c[pair] + a * s[pair]);
+        float cosine = c[pair], sine = s[pair];
+        store_float(base, first, a * cosine - b * sine);
+        store_float(base, second, b * cosine + a * sine);
     }
     __syncthreads();   // the rotated keys, written by other threads of this block, go to the cache
     long slot = slots[t], width = (long)kv_heads * dim;
