@@ -8,7 +8,8 @@
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
 # Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
 # compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
-# per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`.
+# per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`; EXPERIMENT="VAR=1 ..."
+# checks and benchmarks the backend under those settings.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export PEREGRINE_HOME=/tmp/peregrine-home
@@ -45,7 +46,7 @@ if [ "${BENCH:-0}" = "1" ]; then
     echo "== benchmarks: Llama-3-8B shapes, random bf16 weights made here with transformers"
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
     # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV),
-    # gemv8 (our GEMV up to 8 tokens, as before version 14),
+    # gemv8 (our GEMV up to 8 tokens, as before commit c13c8db),
     # unpacked (a GEMV launch per projection).
     for variant in ${VARIANTS:-default}; do
         case $variant in
