@@ -83,6 +83,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         tensor.hostPointer.copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
     }
 
+    /// In place (the reference's download and upload would copy every logit twice).
+    public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
+        precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")
+        let vocab = logits.shape[1], values = logits.floats
+        for edit in edits {
+            precondition(edit.row >= 0 && Int(edit.row) < logits.shape[0] && edit.token >= 0 && Int(edit.token) < vocab,
+                         "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
+            let index = Int(edit.row) * vocab + Int(edit.token)
+            values[index] = edit.apply(to: values[index])
+        }
+    }
+
     public func download(_ tensor: Tensor) -> [Float] {
         [Float](unsafeUninitializedCapacity: tensor.elementCount) { buffer, count in
             if tensor.dtype == .i32 {

@@ -89,7 +89,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Whether `sample` runs where the logits are (so a caller need not download them).
     var samplesOnDevice: Bool { get }
     /// Applies `edits` (penalties, biases, bans; at most one per row and token) to f32 logits
-    /// [R, V] in place.
+    /// [R, V] in place (`LogitEdit.apply` is the reference).
     func editLogits(_ logits: Tensor, _ edits: [LogitEdit])
 
     // MARK: Ops
@@ -161,20 +161,6 @@ extension Backend {
     }
 
     public var samplesOnDevice: Bool { false }
-
-    /// The reference: the logits downloaded, edited and uploaded again.
-    public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
-        guard !edits.isEmpty else { return }
-        precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")
-        var values = download(logits)
-        let vocab = logits.shape[1]
-        for edit in edits {
-            precondition(edit.row >= 0 && Int(edit.row) < logits.shape[0] && edit.token >= 0 && Int(edit.token) < vocab, "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
-            let index = Int(edit.row) * vocab + Int(edit.token)
-            values[index] = edit.apply(to: values[index])
-        }
-        upload(values, to: logits)
-    }
 
     /// The reference: the two ops one after the other.
     public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
