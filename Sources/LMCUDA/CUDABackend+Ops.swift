@@ -218,11 +218,11 @@ extension CUDABackend {
             }
             let rows = inputs.tensor("decodeRows", count: n).address
             let mmaKernel = "paged_decode_mma_g\(qHeads / kvHeads)_p\(dim / 32)"
-            let onTensorCores = decodeMMA && query.dtype == .bf16 && dim % 32 == 0 && KernelSource.pagedDecodeMMA.functions.contains(mmaKernel)
+            let onTensorCores = decodeMMA && query.dtype == .bf16 && dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(mmaKernel)
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
             // Specialized instances assume D = 32 · (dims per lane) exactly.
             let decodeKernel = dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
-            launch(onTensorCores ? .pagedDecodeMMA : .pagedDecode, onTensorCores ? mmaKernel : decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
+            launch(.pagedDecode, onTensorCores ? mmaKernel : decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads))

@@ -30,7 +30,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// (`PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM`, default 16; experiments).
     let decodeBlocksPerSM: Int
     /// Decode attention on tensor cores (`PEREGRINE_CUDA_DECODE_MMA=1`, sm_80 and later; an
-    /// experiment not yet run on a GPU: paged_decode_mma.cu).
+    /// experiment not yet run on a GPU: paged_decode_mma in paged_decode.cu).
     let decodeMMA: Bool
     /// RoPE and the KV-cache write in one launch (`PEREGRINE_CUDA_FUSED_ROPE_KV=1`; experiment).
     let fusedRopeWriteKV: Bool

@@ -1,4 +1,4 @@
-# Emulates paged_decode_mma.cu for one (token, KV head, split) block lane by lane, with the PTX
+# Emulates paged_decode_mma (in paged_decode.cu) for one (token, KV head, split) block lane by lane, with the PTX
 # fragment layouts of mma.m16n8k16 and movmatrix, against plain attention: a check of the
 # kernel's index mapping that needs no GPU (numpy only). Errors near 1e-3 are P in bf16.
 import numpy as np

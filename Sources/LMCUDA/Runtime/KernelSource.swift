@@ -36,10 +36,9 @@ struct KernelSource: Sendable {
     static let copyColumns = KernelSource(name: "copy_columns", bytes: PackageResources.copy_columns_cu)
     static let sample = KernelSource(name: "sample", bytes: PackageResources.sample_cu)
     static let editLogits = KernelSource(name: "edit_logits", bytes: PackageResources.edit_logits_cu)
-    static let pagedDecodeMMA = KernelSource(name: "paged_decode_mma", bytes: PackageResources.paged_decode_mma_cu)
     static let ropeWriteKV = KernelSource(name: "rope_write_kv", bytes: PackageResources.rope_write_kv_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample, editLogits, pagedDecodeMMA, ropeWriteKV]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV]
 }
 
 import Foundation
