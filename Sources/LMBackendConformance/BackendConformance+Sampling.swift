@@ -61,7 +61,7 @@ extension BackendConformance {
         }
         var expected = values
         for edit in edits {
-            let index = Int(edit.row) * vocab + Int(edit.token)
+            let index = edit.index(in: logits.shape)
             expected[index] = edit.apply(to: expected[index])
         }
         candidate.editLogits(logits, edits)

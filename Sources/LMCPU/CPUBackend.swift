@@ -86,11 +86,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// In place (the reference's download and upload would copy every logit twice).
     public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
         precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")
-        let vocab = logits.shape[1], values = logits.floats
+        let values = logits.floats
         for edit in edits {
-            precondition(edit.row >= 0 && Int(edit.row) < logits.shape[0] && edit.token >= 0 && Int(edit.token) < vocab,
-                         "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
-            let index = Int(edit.row) * vocab + Int(edit.token)
+            let index = edit.index(in: logits.shape)
             values[index] = edit.apply(to: values[index])
         }
     }

@@ -193,7 +193,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         positions.reserveCapacity(3 * edits.count)
         amounts.reserveCapacity(3 * edits.count)
         for edit in edits {
-            precondition(edit.row >= 0 && Int(edit.row) < logits.shape[0] && edit.token >= 0 && Int(edit.token) < vocab, "logit edit at (\(edit.row), \(edit.token)) outside \(logits.shape)")
+            _ = edit.index(in: logits.shape)   // bounds-checked here: the kernel trusts them
             positions += [edit.row, edit.token, edit.ban ? 1 : 0]
             amounts += [edit.bias, edit.repetition, edit.subtract]
         }

@@ -21,6 +21,12 @@ public struct LogitEdit: Sendable, Equatable {
         self.subtract = subtract
     }
 
+    /// Its element in row-major logits of `shape` [R, V]; outside them is a caller's bug and traps.
+    public func index(in shape: Shape) -> Int {
+        precondition(row >= 0 && Int(row) < shape[0] && token >= 0 && Int(token) < shape[1], "logit edit at (\(row), \(token)) outside \(shape)")
+        return Int(row) * shape[1] + Int(token)
+    }
+
     /// The reference for `Backend.editLogits`: the same float operations as the host processors.
     public func apply(to logit: Float) -> Float {
         var value = logit + bias
