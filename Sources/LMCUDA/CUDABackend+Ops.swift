@@ -81,15 +81,18 @@ extension CUDABackend {
         }
     }
 
-    /// Warps per GEMV row (enough that a matrix of few rows still has about 48 warps per
-    /// multiprocessor streaming it, while every warp keeps four 16-byte loads per lane in flight)
+    /// Warps per GEMV row (enough that a matrix of few rows still has about 120 row segments per
+    /// multiprocessor to stream, while every warp keeps four 16-byte loads per lane in flight)
     /// and blocks of 8 warps covering every row in one round, at most 16 per multiprocessor.
+    /// On an H200 (`bench linear --tokens 1`, each split forced) this picks the fastest split of
+    /// every Llama-3-8B shape: 4 for q/k/v, o and down (down 39.1 -> 33.8 µs against the old
+    /// 48-segment rule's 2), 1 for gate/up and the LM head.
     func gemvGrid(rows: Int, columns: Int) -> (split: Int, blocks: Int) {
         var split = 1
         if let gemvSplitOverride {
             split = gemvSplitOverride
         } else {
-            while split < 8, rows * split < 48 * device.multiprocessors, columns / 8 / (split * 2) >= 128 { split *= 2 }
+            while split < 8, rows * split < 120 * device.multiprocessors, columns / 8 / (split * 2) >= 128 { split *= 2 }
         }
         let rowsPerBlock = 8 / split
         return (split, max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock, device.multiprocessors * 16)))
@@ -171,8 +174,7 @@ extension CUDABackend {
         }
     }
 
-    /// One launch for both rotations and the cache write (`PEREGRINE_CUDA_FUSED_ROPE_KV=1`, an
-    /// experiment not yet run on a GPU), else the three ops.
+    /// One launch for both rotations and the cache write (unless `PEREGRINE_CUDA_FUSED_ROPE_KV=0`), else the three ops.
     public func ropeWriteKV(query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle,
                             cache: LayerKVCache, batch: AttentionBatch) {
         guard fusedRopeWriteKV, query.dtype == key.dtype, key.dtype == value.dtype, cache.key.dtype == key.dtype else {
@@ -183,7 +185,8 @@ extension CUDABackend {
         must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
         let tokens = query.shape[0]
         let slots = stepBuffers.tensor("slots", count: tokens)
-        launch(.ropeWriteKV, "rope_write_kv_" + suffix(key.dtype), grid: (tokens, 1, 1), block: 256) { a in
+        let threads = min(128, max(32, (rotaryDim / 2 + 31) / 32 * 32))
+        launch(.ropeWriteKV, "rope_write_kv_" + suffix(key.dtype), grid: (tokens, query.shape[1] + key.shape[1], 1), block: threads) { a in
             a.add(query.address); a.add(key.address); a.add(value.address); a.add(cache.key.address); a.add(cache.value.address)
             a.add(cos.address); a.add(sin.address); a.add(slots.address)
             a.add(Int32(query.shape[1])); a.add(Int32(key.shape[1])); a.add(Int32(key.shape[2])); a.add(Int32(rotaryDim))
@@ -203,7 +206,7 @@ extension CUDABackend {
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
             let n = inputs.decodeCount
-            // Enough splits for about 16 blocks per multiprocessor (`decodeBlocksPerSM`; each
+            // Enough splits for about 8 blocks per multiprocessor (`decodeBlocksPerSM`; each
             // warp's chain of dependent key loads is short), no more than the longest table could
             // fill with 64 keys each; each sequence uses as many as give it 64 keys or more. The
             // grid depends on n and the table stride alone, so a recorded step replays at any
@@ -217,16 +220,14 @@ extension CUDABackend {
                  try stepBuffers.scratch("partSum", bytes: partials * 4))
             }
             let rows = inputs.tensor("decodeRows", count: n).address
-            let mmaKernel = "paged_decode_mma_g\(qHeads / kvHeads)_p\(dim / 32)"
-            let onTensorCores = decodeMMA && query.dtype == .bf16 && dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(mmaKernel)
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
             // Specialized instances assume D = 32 · (dims per lane) exactly.
             let decodeKernel = dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
-            launch(.pagedDecode, onTensorCores ? mmaKernel : decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
+            launch(.pagedDecode, decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads))
-                if !onTensorCores { a.add(Int32(dim)) }   // the tensor-core instances fix D
+                a.add(Int32(dim))
                 a.add(Int32(blockSize)); a.add(scale); a.add(window)
                 a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
             }

@@ -59,7 +59,6 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
     @Test func sourcesListEveryKernelAndInstance() {
         let decode = KernelSource.pagedDecode.functions
         #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("decode_combine_bf16"))
-        #expect(decode.contains("paged_decode_mma_g4_p4") && decode.contains("paged_decode_mma_g3_p2"))
         #expect(!decode.contains("NAME"))
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
         #expect(KernelSource.gemv.functions.sorted() == ["gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",
@@ -70,6 +69,41 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         for module in KernelSource.all {
             #expect(!module.functions.isEmpty, "\(module.name)")
             #expect(module.fullSource.contains("float_to_bf16"), "the prelude comes first")
+        }
+    }
+
+    /// Kernels are launched to overlap the previous one's end (programmatic dependent launch), so
+    /// each must wait for it before touching memory: every `__global__` body calls
+    /// begin_after_previous_kernel() itself or through a function it calls.
+    @Test func everyKernelWaitsForThePreviousOne() {
+        func body(after index: String.Index, in source: String) -> Substring? {
+            guard let open = source[index...].firstIndex(of: "{") else { return nil }
+            var depth = 0
+            for position in source[open...].indices {
+                if source[position] == "{" { depth += 1 }
+                if source[position] == "}" { depth -= 1; if depth == 0 { return source[open...position] } }
+            }
+            return nil
+        }
+        func waits(_ text: Substring, in source: String) -> Bool {
+            if text.contains("begin_after_previous_kernel();") { return true }
+            // Functions it calls, as `name(` or `name<...>(`, defined in the same file.
+            let callees = text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).map(String.init)
+            return Set(callees).contains { callee in
+                guard let definition = source.range(of: "void \(callee)(") else { return false }
+                return body(after: definition.upperBound, in: source).map { $0.contains("begin_after_previous_kernel();") } ?? false
+            }
+        }
+        for module in KernelSource.all {
+            var rest = module.source.startIndex
+            var kernels = 0
+            while let global = module.source.range(of: "__global__ void ", range: rest..<module.source.endIndex) {
+                let text = body(after: global.upperBound, in: module.source)
+                #expect(text.map { waits($0, in: module.source) } ?? false, "a kernel in \(module.name).cu starts without begin_after_previous_kernel()")
+                kernels += 1
+                rest = global.upperBound
+            }
+            #expect(kernels > 0, "\(module.name)")
         }
     }
 

@@ -47,13 +47,14 @@ if [ "${BENCH:-0}" = "1" ]; then
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
     # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV),
     # gemv8 (our GEMV up to 8 tokens, as before commit c13c8db),
-    # unpacked (a GEMV launch per projection).
+    # unpacked (a GEMV launch per projection), nopdl (no programmatic dependent launch).
     for variant in ${VARIANTS:-default}; do
         case $variant in
             split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
             cublas) settings=(env PEREGRINE_CUDA_GEMV=0) ;;
             gemv8) settings=(env PEREGRINE_CUDA_GEMV_MAX_TOKENS=8) ;;
             unpacked) settings=(env PEREGRINE_CUDA_PACKED_GEMV=0) ;;
+            nopdl) settings=(env PEREGRINE_CUDA_PDL=0) ;;
             *) settings=() ;;
         esac
         echo "-- $variant"
@@ -73,7 +74,7 @@ if [ "${BENCH:-0}" = "1" ]; then
     fi
     $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency ${CONCURRENCY:-16,64} --prompt-tokens 1024 --output-tokens 128 2>&1 | tee "$out/bench-engine.txt"
     # DECODE_BLOCKS="8 32": the 64-sequence run again with split-K decode attention aiming at
-    # that many blocks per multiprocessor (default 16).
+    # that many blocks per multiprocessor (default 8).
     for blocks in ${DECODE_BLOCKS:-}; do
         echo "-- decode attention at $blocks blocks per multiprocessor"
         PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM=$blocks $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -1
@@ -83,7 +84,7 @@ if [ "${BENCH:-0}" = "1" ]; then
         | tee "$out/bench-engine-sampled.txt" | tail -4
 fi
 
-# EXPERIMENT="PEREGRINE_CUDA_DECODE_MMA=1 PEREGRINE_CUDA_FUSED_ROPE_KV=1" (any settings): the op
+# EXPERIMENT="PEREGRINE_CUDA_PDL=0" (any settings): the op
 # checks, greedy agreement, batch-1/prefill and the 1- and 64-sequence engine runs under them.
 if [ -n "${EXPERIMENT:-}" ]; then
     echo "== experiment: $EXPERIMENT"

@@ -1,5 +1,6 @@
 // out[r] = index of the largest x[r, :] (the first on ties)   x [R, V] f32; one block per row.
 extern "C" __global__ void argmax_f32(const float* x, int* out, int columns) {
+    begin_after_previous_kernel();
     long row = blockIdx.x;
     const float* in = x + row * columns;
     float best = NEG_INF;

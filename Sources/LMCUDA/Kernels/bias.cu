@@ -1,5 +1,6 @@
 // out[t, n] += bias[n]   out [T, N] (bf16 or f32), bias [N] bf16.
 template <typename T> __device__ void add_bias(T* out, const bf16* bias, long rows, int columns) {
+    begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < rows * columns; i += (long)gridDim.x * blockDim.x)
         store_float(out, i, load_as_float(out, i) + bf16_to_float(bias[i % columns]));
 }

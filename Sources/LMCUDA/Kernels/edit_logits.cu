@@ -4,6 +4,7 @@
 // subtract). A thread per edit, grid-stride. Rounded intrinsics, so no multiply-add is fused and the result
 // is the host's to the bit.
 extern "C" __global__ void edit_logits(float* logits, const int* positions, const float* amounts, int edits, int vocab) {
+    begin_after_previous_kernel();
     // Grid-stride: the launch caps its grid (CUDABackend.blocks), and a batch's repetition
     // penalties alone can bring hundreds of thousands of edits.
     for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < edits; e += (long)gridDim.x * blockDim.x) {

@@ -2,6 +2,7 @@
 // add: out = a + b; scale: out = x * factor; gated activation: out = act(gate) * up.
 
 template <typename T> __device__ void add(const T* a, const T* b, T* out, long n) {
+    begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
         store_float(out, i, load_as_float(a, i) + load_as_float(b, i));
 }
@@ -9,6 +10,7 @@ extern "C" __global__ void add_bf16(const bf16* a, const bf16* b, bf16* out, lon
 extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long n) { add(a, b, out, n); }
 
 template <typename T> __device__ void scale(const T* x, T* out, float factor, long n) {
+    begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
         store_float(out, i, load_as_float(x, i) * factor);
 }
@@ -17,6 +19,7 @@ extern "C" __global__ void scale_f32(const float* x, float* out, float factor, l
 
 // activation 0: silu, 1: gelu (tanh approximation).
 template <typename T> __device__ void gated(const T* gate, const T* up, T* out, int activation, long n) {
+    begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
         float g = load_as_float(gate, i), a;
         if (activation == 0) {

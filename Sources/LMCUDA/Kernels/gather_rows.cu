@@ -1,5 +1,6 @@
 // out[r, :] = source[indices[r], :]   source [N, C], indices [R] i32, out [R, C]; one block per row.
 template <typename T> __device__ void gather(const T* source, const int* indices, T* out, int columns) {
+    begin_after_previous_kernel();
     long row = blockIdx.x;
     const T* from = source + (long)indices[row] * columns;
     T* to = out + row * columns;

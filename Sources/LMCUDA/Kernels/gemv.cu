@@ -2,10 +2,13 @@
 // the weights serves every token. SPLIT warps share a row, each summing one K segment (so a
 // matrix of few rows still puts enough warps, and bytes in flight, on every multiprocessor);
 // a block of 8 warps covers 8 / SPLIT rows per round, grid-stride. Lanes read 16 bytes (8 bf16)
-// per load, four loads in flight; fp32 accumulation; segments meet in shared memory.
+// per load, GEMV_LOADS (4) loads in flight; fp32 accumulation; segments meet in shared memory.
 //   x [T, K] bf16, W [N, K] bf16, out [T, N] (bf16 or f32). K a multiple of 8; 256 threads.
 #define GEMV_MAX_T 8
 #define GEMV_WARPS 8
+#ifndef GEMV_LOADS
+#define GEMV_LOADS 4   // 16-byte weight loads in flight per lane
+#endif
 
 __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
     f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
@@ -50,6 +53,13 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
     int per_segment = (vectors + SPLIT - 1) / SPLIT;
     int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     const uint4* x4 = (const uint4*)x;
+#ifdef GEMV_PREFETCH
+    // The weights depend on no earlier kernel: this block's first rows start toward L2 while the
+    // kernel that writes x finishes (an experiment: PEREGRINE_CUDA_KERNEL_DEFINES=GEMV_PREFETCH).
+    int first_row = blockIdx.x * ROWS_PER_BLOCK + warp / SPLIT;
+    if (lane == 0 && first_row < rows && begin < end) prefetch_l2(weight + (long)first_row * columns + begin * 8, (end - begin) * 16);
+#endif
+    begin_after_previous_kernel();
     // Every thread of a block runs the same rounds (base is per block), so the barriers below are uniform.
     for (int base = blockIdx.x * ROWS_PER_BLOCK; base < rows; base += gridDim.x * ROWS_PER_BLOCK) {
         int n = base + warp / SPLIT;
@@ -59,12 +69,12 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
         if (n < rows) {
             const uint4* w4 = (const uint4*)(weight + (long)n * columns);
             int v = begin + lane;
-            for (; v + 96 < end; v += 128) {
-                uint4 w[4];
+            for (; v + 32 * (GEMV_LOADS - 1) < end; v += 32 * GEMV_LOADS) {
+                uint4 w[GEMV_LOADS];
                 #pragma unroll
-                for (int u = 0; u < 4; u++) w[u] = w4[v + 32 * u];
+                for (int u = 0; u < GEMV_LOADS; u++) w[u] = w4[v + 32 * u];
                 #pragma unroll
-                for (int u = 0; u < 4; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
+                for (int u = 0; u < GEMV_LOADS; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
             }
             for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
         }

@@ -17,6 +17,7 @@ template <typename T, int DIM> __device__ void paged_prefill(
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int runtime_dim, int block_size, float scale, int window)
 {
+    begin_after_previous_kernel();
     constexpr int MAX_LANE_DIMS = DIM > 0 ? (DIM + 31) / 32 : 8;
     const int dim = DIM > 0 ? DIM : runtime_dim;
     extern __shared__ float shared[];

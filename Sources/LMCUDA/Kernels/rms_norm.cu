@@ -1,6 +1,7 @@
 // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight   x, out [R, C]; weight [C]; one block per row,
 // f32 accumulation. out may alias x.
 template <typename T> __device__ void rms_norm(const T* x, const T* weight, T* out, int columns, float epsilon) {
+    begin_after_previous_kernel();
     long row = blockIdx.x;
     const T* in = x + row * columns;
     float sum = 0.f;
@@ -15,6 +16,7 @@ extern "C" __global__ void rms_norm_f32(const float* x, const float* weight, flo
 // The residual add fused with the next norm: residual[r] += delta[r]; out[r] = rms_norm(residual[r]).
 // The norm reads the sum as stored (rounded to T), as the two separate ops would.
 template <typename T> __device__ void add_rms_norm(T* residual, const T* delta, const T* weight, T* out, int columns, float epsilon) {
+    begin_after_previous_kernel();
     long row = blockIdx.x;
     T* res = residual + row * columns;
     const T* d = delta + row * columns;

@@ -1,6 +1,7 @@
 // rope_angles: cos/sin[t, i] = cos/sin(positions[t] * inv_freq[i])   positions [T], inv_freq [half], cos/sin [T, half] f32.
 // Grid-stride: the launch caps its grid (a long chunk at a wide head has more pairs than threads).
 extern "C" __global__ void rope_angles(const int* positions, const float* inverse_frequencies, float* cos_out, float* sin_out, int tokens, int half) {
+    begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < (long)tokens * half; i += (long)gridDim.x * blockDim.x) {
         int t = i / half, f = i % half;
         float angle = (float)positions[t] * inverse_frequencies[f];
@@ -15,6 +16,7 @@ extern "C" __global__ void rope_angles(const int* positions, const float* invers
 // style 0 (neox): pairs (i, i + rotary/2); style 1 (interleaved): pairs (2i, 2i + 1).
 // One thread per (token, head, pair).
 template <typename T> __device__ void rope(T* x, const float* cos_in, const float* sin_in, int tokens, int heads, int dim, int rotary, int style) {
+    begin_after_previous_kernel();
     int half = rotary / 2;
     long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
     if (i >= (long)tokens * heads * half) return;

@@ -59,6 +59,7 @@ __device__ u32 radix_select(const float* e, int vocab, u32 floor, bool weighted,
 }
 
 extern "C" __global__ void sample_rows(const float* logits, const float* params, float* scratch, int* out, int vocab) {
+    begin_after_previous_kernel();
     __shared__ float totals[SAMPLE_RADIX];
     __shared__ float partial[32][SAMPLE_RADIX];
     __shared__ float best_values[32];

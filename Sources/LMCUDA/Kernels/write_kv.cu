@@ -1,6 +1,7 @@
 // Stores the new tokens' keys and values in the paged cache: cache[slot[t], h, d] = new[t, h, d]
 // key, value [T, Hkv, D]; caches [blocks * block_size, Hkv, D]; slot_mapping [T]. One block per token.
 template <typename T> __device__ void write_kv(const T* key, const T* value, T* key_cache, T* value_cache, const int* slots, int width) {
+    begin_after_previous_kernel();
     long t = blockIdx.x;
     long slot = slots[t];
     for (int i = threadIdx.x; i < width; i += blockDim.x) {

@@ -21,6 +21,14 @@ public final class CUDADevice: @unchecked Sendable {
     /// Kernels compiled by NVRTC in this process (not read from the cache); for tests and logs.
     public var compiledCount: Int { compiled.withLock { $0 } }
     private let compiled = Mutex(0)
+    /// Kernels launched so they may start while the previous one finishes (programmatic
+    /// dependent launch: sm_90 and later with cuLaunchKernelEx; `PEREGRINE_CUDA_PDL=0` turns it
+    /// off). Every kernel calls begin_after_previous_kernel() (common.cuh) before it touches
+    /// memory an earlier kernel uses, so the overlap covers only launch latency and prologues.
+    public let dependentLaunch: Bool
+    /// `#define` lines put before every kernel source, from `PEREGRINE_CUDA_KERNEL_DEFINES="A=1 B"`:
+    /// for experiments with a kernel's variants (part of the source, so of the cache key).
+    let kernelDefines: String
     /// Dynamic shared memory each kernel has been allowed, by function address.
     private let sharedLimits = Mutex<[Int: Int]>([:])
 
@@ -54,6 +62,9 @@ public final class CUDADevice: @unchecked Sendable {
         try driver.check(driver.cuStreamCreate(&stream, 1), "cuStreamCreate")   // CU_STREAM_NON_BLOCKING
         self.stream = stream
         cache = KernelCache(directory: KernelCache.defaultDirectory(environment: environment))
+        kernelDefines = (environment["PEREGRINE_CUDA_KERNEL_DEFINES"] ?? "").split(separator: " ")
+            .map { "#define " + $0.replacingOccurrences(of: "=", with: " ") + "\n" }.joined()
+        dependentLaunch = computeCapability.major >= 9 && driver.cuLaunchKernelEx != nil && environment["PEREGRINE_CUDA_PDL"] != "0"
     }
 
     /// The architecture NVRTC compiles for, e.g. 90 for an H100.
@@ -107,7 +118,7 @@ public final class CUDADevice: @unchecked Sendable {
             loaded = fresh
             return fresh
         }
-        let source = module.fullSource
+        let source = kernelDefines + module.fullSource
         let path = cache.path(name: module.name, source: source, architecture: architecture, compilerVersion: nvrtc.version)
         if let cached = cache.load(path) { return cached }
         let cubin = try nvrtc.compile(source, name: module.name + ".cu", architecture: architecture)
@@ -125,6 +136,14 @@ public final class CUDADevice: @unchecked Sendable {
                 try driver.check(driver.cuFuncSetAttribute(function, 8, Int32(sharedBytes)), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, \(sharedBytes))")
                 sharedLimits.withLock { $0[key] = sharedBytes }
             }
+        }
+        if dependentLaunch, let launchEx = driver.cuLaunchKernelEx {
+            let result = arguments.withPointers { pointers in
+                LaunchConfiguration.withDependentLaunch(grid: grid, block: block, sharedBytes: sharedBytes, stream: stream) {
+                    launchEx($0, function, pointers, nil)
+                }
+            }
+            return try driver.check(result, "cuLaunchKernelEx")
         }
         let result = arguments.withPointers { pointers in
             driver.cuLaunchKernel(function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,

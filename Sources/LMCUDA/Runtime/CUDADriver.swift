@@ -40,6 +40,10 @@ public final class CUDADriver: @unchecked Sendable {
     let cuFuncSetAttribute: @convention(c) (CUhandle?, Int32, Int32) -> Result
     let cuLaunchKernel: @convention(c) (CUhandle?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, CUhandle?,
                                          UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Result
+    /// cuLaunchKernelEx (CUDA 12.0 and later; nil before): a launch with attributes, here
+    /// programmatic stream serialization. Takes a `LaunchConfiguration`'s bytes.
+    let cuLaunchKernelEx: (@convention(c) (UnsafeRawPointer?, CUhandle?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                           UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Result)?
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<CUhandle?>, UInt32) -> Result
     let cuStreamSynchronize: @convention(c) (CUhandle?) -> Result
     let cuEventCreate: @convention(c) (UnsafeMutablePointer<CUhandle?>, UInt32) -> Result
@@ -82,6 +86,7 @@ public final class CUDADriver: @unchecked Sendable {
         cuModuleGetFunction = try lib.function("cuModuleGetFunction")
         cuFuncSetAttribute = try lib.function("cuFuncSetAttribute")
         cuLaunchKernel = try lib.function("cuLaunchKernel")
+        cuLaunchKernelEx = try? lib.function("cuLaunchKernelEx")
         cuStreamCreate = try lib.function("cuStreamCreate")
         cuStreamSynchronize = try lib.function("cuStreamSynchronize")
         cuEventCreate = try lib.function("cuEventCreate")
