@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LMCPU
 import LMCUDA
+import LMEngine
 import LMModels
 import LMTensor
 
@@ -67,15 +68,18 @@ struct BackendOptions: ParsableArguments {
     }
 
     /// Bytes for the engine's KV cache once the model is loaded: `--kv-cache-memory`, else on a
-    /// GPU the part of `--gpu-memory-utilization` × total not yet used, less 1 GiB of headroom for
-    /// activations and cuBLASLt; on the CPU 1 GiB.
-    func kvCacheBytes(for backend: any Backend) throws -> Int {
+    /// GPU the part of `--gpu-memory-utilization` × total left after the weights and the largest
+    /// step `scheduler` can plan (run once here, so its scratch is held), less a 256 MiB margin
+    /// for CUDA graphs and decode partials; on the CPU 1 GiB.
+    func kvCacheBytes(for model: DecoderModel, scheduler: SchedulerConfig) throws -> Int {
         if let kvCacheMemory { return Int(kvCacheMemory * Double(1 << 30)) }
-        guard let cuda = backend as? CUDABackend else { return 1 << 30 }
+        guard let cuda = model.backend as? CUDABackend else { return 1 << 30 }
+        try model.runPeakStep(tokens: scheduler.maxNumBatchedTokens, logitRows: min(scheduler.maxNumSeqs, scheduler.maxNumBatchedTokens),
+                              maxSequenceLength: min(scheduler.maxModelLen, model.spec.maxPositions))
         let (free, total) = try cuda.device.memoryInfo()
-        let budget = Int(gpuMemoryUtilization * Double(total)) - (total - free) - (1 << 30)
+        let budget = Int(gpuMemoryUtilization * Double(total)) - (total - free) - (256 << 20)
         guard budget > 64 << 20 else {
-            throw CLIError("no GPU memory left for the KV cache (\(free >> 20) MiB free of \(total >> 20) MiB); raise --gpu-memory-utilization or pass --kv-cache-memory")
+            throw CLIError("no GPU memory left for the KV cache (\(free >> 20) MiB free of \(total >> 20) MiB after the weights and the largest step); raise --gpu-memory-utilization or pass --kv-cache-memory")
         }
         return budget
     }

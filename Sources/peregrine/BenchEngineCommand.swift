@@ -126,7 +126,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             config.scheduler.maxNumBatchedTokens = 2048
             config.prefixCaching = false
             config.asyncScheduling = !syncScheduling
-            config.kvCacheBytes = try backendOptions.kvCacheBytes(for: backend)
+            config.kvCacheBytes = try backendOptions.kvCacheBytes(for: loaded.model, scheduler: config.scheduler)
             let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
             if warmup { _ = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize, outputTokens: min(outputTokens, 8), seed: 1) }
             let result = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize, outputTokens: outputTokens, seed: 0)

@@ -59,7 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
         let path = try model ?? DefaultModel.resolve()
         let backend = try backendOptions.makeBackend()
         let slot = ServiceSlot { service, url in
-            printRaw("peregrine: serving \(service.settings.modelName) (\(backend.name)) at \(url)/v1\n")
+            let blocks = service.engine.kvBlockCount, blockSize = service.engine.config.blockSize
+            printRaw("peregrine: serving \(service.settings.modelName) (\(backend.name)) at \(url)/v1; "
+                     + "KV cache \(blocks) blocks of \(blockSize) tokens (\(blocks * blockSize) tokens)\n")
         }
         try await OpenAIServer.run(slot, metrics: metrics, host: host, port: port, shutdownTimeout: shutdownTimeout,
                                    load: { try load(path: path, backend: backend) },
@@ -81,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.scheduler.maxModelLen = maxModelLen ?? contextLimit
         config.scheduler.maxNumSeqs = maxNumSeqs
         config.scheduler.maxWaiting = maxQueue
-        config.kvCacheBytes = try backendOptions.kvCacheBytes(for: backend)
+        config.kvCacheBytes = try backendOptions.kvCacheBytes(for: loaded.model, scheduler: config.scheduler)
         let name = servedModelName ?? String(path.split(separator: "/").last ?? "model")
         config.modelName = name
         let engine = try Engine(model: loaded.model, tokenizer: tokenizer, config: config)

@@ -15,6 +15,10 @@ public final class Engine: @unchecked Sendable {
     public let model: DecoderModel
     public let tokenizer: Tokenizer?
     let core: EngineCore
+    /// The settings it runs with (maxModelLen capped by the model's context).
+    public var config: EngineConfig { core.config }
+    /// Blocks of `config.blockSize` tokens in its KV cache.
+    public var kvBlockCount: Int { core.kvBlockCount }
     private let idLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var nextID = 0
     private var idsByName: [String: [RequestID]] = [:]

@@ -44,6 +44,8 @@ final class EngineCore: @unchecked Sendable {
     private let worker: DeviceWorker
     let tokenizer: Tokenizer?
     let config: EngineConfig
+    /// Blocks in the KV cache.
+    let kvBlockCount: Int
     let stopTokens: [Int32]
     let metrics: EngineMetrics
     private let commands = MessageQueue<Command>()
@@ -74,6 +76,7 @@ final class EngineCore: @unchecked Sendable {
                                           dtype: model.backend.activationDType).byteCount
         let blocksForOneRequest = (config.scheduler.maxModelLen + config.blockSize - 1) / config.blockSize
         let blockCount = config.blockCount ?? max(blocksForOneRequest, config.kvCacheBytes / bytesPerBlock)
+        kvBlockCount = blockCount
         worker = DeviceWorker(runner: try ModelRunner(model: model, blockCount: blockCount, blockSize: config.blockSize))
         scheduler = Scheduler(config: config.scheduler,
                               kv: KVCacheManager(blockCount: blockCount, blockSize: config.blockSize, prefixCaching: config.prefixCaching))
