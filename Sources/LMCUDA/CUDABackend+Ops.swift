@@ -71,8 +71,9 @@ extension CUDABackend {
         if let bias { addBias(bias, to: out) }
     }
 
-    /// A single token: one pass over the weights with our GEMV beats a GEMM tile (`gemvMaxTokens`).
-    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= gemvMaxTokens && columns % 8 == 0 }
+    /// A single token: one pass over the weights with our GEMV beats a GEMM tile (`gemvMaxTokens`),
+    /// unless its rows are long (`gemvMaxColumns`).
+    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= gemvMaxTokens && columns % 8 == 0 && columns <= gemvMaxColumns }
 
     private func addBias(_ bias: Tensor, to out: Tensor) {
         let rows = out.shape[0], columns = out.shape[1]

@@ -22,6 +22,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// each, 202.5 against 193.8 tok/s batch-1 decode with cuBLASLt only) but at 8 tokens streams
     /// Llama-3-8B's gate/up in 149.5 µs where cuBLASLt takes 59.9.
     let gemvMaxTokens: Int
+    /// Our GEMV takes rows of at most this many columns (`PEREGRINE_CUDA_GEMV_MAX_COLUMNS`,
+    /// default 8192): longer ones go to cuBLASLt, faster on them (Llama-3-8B's down projection at
+    /// one token on an H200: 31.5 µs against our 35.3).
+    let gemvMaxColumns: Int
     /// Packed projections of a few tokens in one GEMV launch (`PEREGRINE_CUDA_PACKED_GEMV=0`: one per projection).
     let packedGEMV: Bool
     /// `PEREGRINE_CUDA_GEMV_SPLIT=1|2|4|8`: warps per GEMV row for every shape (experiments).
@@ -43,6 +47,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
+        gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
