@@ -51,18 +51,10 @@ __device__ __forceinline__ float block_sum(float v) {
 // that any earlier kernel writes or reads. It returns once the previous kernel has completed and
 // its writes are visible (each kernel waiting in turn, so every earlier one has too), then lets the
 // next kernel be scheduled: one kernel at most waits ahead. Work that depends on no earlier kernel
-// (prefetching weights) may come before it. On older GPUs, or launched plainly, it does nothing.
+// may come before it. On older GPUs, or launched plainly, it does nothing.
 __device__ __forceinline__ void begin_after_previous_kernel() {
 #if __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-
-// Starts `bytes` at p (16-byte aligned, a multiple of 16) on their way into L2 without waiting
-// for them (sm_90's bulk prefetch; elsewhere nothing, as there is no launch to overlap).
-__device__ __forceinline__ void prefetch_l2(const void* p, u32 bytes) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(p), "r"(bytes) : "memory");
 #endif
 }

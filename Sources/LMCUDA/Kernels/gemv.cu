@@ -53,12 +53,6 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
     int per_segment = (vectors + SPLIT - 1) / SPLIT;
     int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     const uint4* x4 = (const uint4*)x;
-#ifdef GEMV_PREFETCH
-    // The weights depend on no earlier kernel: this block's first rows start toward L2 while the
-    // kernel that writes x finishes (an experiment: PEREGRINE_CUDA_KERNEL_DEFINES=GEMV_PREFETCH).
-    int first_row = blockIdx.x * ROWS_PER_BLOCK + warp / SPLIT;
-    if (lane == 0 && first_row < rows && begin < end) prefetch_l2(weight + (long)first_row * columns + begin * 8, (end - begin) * 16);
-#endif
     begin_after_previous_kernel();
     // Every thread of a block runs the same rounds (base is per block), so the barriers below are uniform.
     for (int base = blockIdx.x * ROWS_PER_BLOCK; base < rows; base += gridDim.x * ROWS_PER_BLOCK) {
