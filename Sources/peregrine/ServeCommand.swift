@@ -60,8 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
         let backend = try backendOptions.makeBackend()
         let slot = ServiceSlot { service, url in
             let blocks = service.engine.kvBlockCount, blockSize = service.engine.config.blockSize
-            printRaw("peregrine: serving \(service.settings.modelName) (\(backend.name)) at \(url)/v1; "
-                     + "KV cache \(blocks) blocks of \(blockSize) tokens (\(blocks * blockSize) tokens)\n")
+            printRaw("peregrine: KV cache of \(blocks) blocks of \(blockSize) tokens (\(blocks * blockSize) tokens)\n")
+            // The address ends the line: scripts and tests read it from there.
+            printRaw("peregrine: serving \(service.settings.modelName) (\(backend.name)) at \(url)/v1\n")
         }
         try await OpenAIServer.run(slot, metrics: metrics, host: host, port: port, shutdownTimeout: shutdownTimeout,
                                    load: { try load(path: path, backend: backend) },
