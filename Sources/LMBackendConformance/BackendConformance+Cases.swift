@@ -67,6 +67,25 @@ extension BackendConformance {
         return compare("linear\(bias ? " + bias" : "")\(output == .f32 ? " -> f32" : "")", "[\(tokens), \(inputs)] x [\(n), \(inputs)]ᵀ", out)
     }
 
+    /// A sparse mixture of SiLU-gated experts; both backends route from the same f32 logits.
+    mutating func mixtureOfExperts(tokens: Int, width: Int, hidden: Int, experts: Int, topK: Int, renormalize: Bool) throws -> ConformanceResult {
+        let x = try pair(representable(random.values(tokens * width)), Shape(tokens, width))
+        let logits = try pair(random.values(tokens * experts, scale: 2), Shape(tokens, experts), dtype: .f32)
+        var reference: [ExpertWeights] = [], candidate: [ExpertWeights] = []
+        for _ in 0..<experts {
+            let gate = try weight(representable(random.values(hidden * width, scale: 1 / Float(width).squareRoot())), Shape(hidden, width))
+            let up = try weight(representable(random.values(hidden * width, scale: 1 / Float(width).squareRoot())), Shape(hidden, width))
+            let down = try weight(representable(random.values(width * hidden, scale: 1 / Float(hidden).squareRoot())), Shape(width, hidden))
+            reference.append(ExpertWeights(gate: gate.0, up: up.0, down: down.0))
+            candidate.append(ExpertWeights(gate: gate.1, up: up.1, down: down.1))
+        }
+        let out = try outputs(Shape(tokens, width))
+        let routing = ExpertRouting(topK: topK, renormalize: renormalize)
+        self.reference.mixtureOfExperts(x.0, routerLogits: logits.0, experts: reference, routing: routing, out: out.0)
+        self.candidate.mixtureOfExperts(x.1, routerLogits: logits.1, experts: candidate, routing: routing, out: out.1)
+        return compare("mixtureOfExperts top-\(topK)\(renormalize ? ", renormalized" : "")", "[\(tokens), \(width)], \(experts) experts of \(hidden)", out)
+    }
+
     /// Several projections of one input in one call (q/k/v), compared together.
     mutating func projections(tokens: Int, inputs: Int, outputs: [Int], biased: [Bool]) throws -> ConformanceResult {
         let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))

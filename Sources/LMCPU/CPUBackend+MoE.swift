@@ -45,32 +45,26 @@ extension CPUBackend {
 
     /// Fills `moeWorkspace.chosenExperts/Weights` with each token's top-k experts.
     private func route(_ logits: UnsafeMutablePointer<Float>, tokens: Int, experts: Int, routing: ExpertRouting) {
-        let k = routing.topK
-        moeWorkspace.chosenExperts.removeAll(keepingCapacity: true)
-        moeWorkspace.chosenExperts.append(contentsOf: repeatElement(0, count: tokens * k))
-        moeWorkspace.chosenWeights.removeAll(keepingCapacity: true)
-        moeWorkspace.chosenWeights.append(contentsOf: repeatElement(0, count: tokens * k))
-        moeWorkspace.probabilities.removeAll(keepingCapacity: true)
-        moeWorkspace.probabilities.append(contentsOf: repeatElement(0, count: experts))
+        // The buffers leave the workspace while they are filled (no copy-on-write copy, and no
+        // overlapping access to it).
+        var chosen = (experts: [Int](), weights: [Float](), probabilities: [Float]())
+        swap(&chosen.experts, &moeWorkspace.chosenExperts)
+        swap(&chosen.weights, &moeWorkspace.chosenWeights)
+        swap(&chosen.probabilities, &moeWorkspace.probabilities)
+        defer {
+            swap(&chosen.experts, &moeWorkspace.chosenExperts)
+            swap(&chosen.weights, &moeWorkspace.chosenWeights)
+            swap(&chosen.probabilities, &moeWorkspace.probabilities)
+        }
+        chosen.experts.removeAll(keepingCapacity: true)
+        chosen.weights.removeAll(keepingCapacity: true)
+        chosen.probabilities.removeAll(keepingCapacity: true)
+        chosen.probabilities.append(contentsOf: repeatElement(0, count: experts))
         for t in 0..<tokens {
-            moeWorkspace.probabilities.withUnsafeMutableBufferPointer { p in
+            chosen.probabilities.withUnsafeMutableBufferPointer { p in
                 p.baseAddress!.update(from: logits + t * experts, count: experts)
                 kernels.softmax(p.baseAddress!, Int64(experts))
-            }
-            var sum: Float = 0
-            for slot in 0..<k {
-                // The largest remaining probability; ties go to the lower expert index.
-                var best = -1
-                for e in 0..<experts where moeWorkspace.probabilities[e] >= 0 {
-                    if best < 0 || moeWorkspace.probabilities[e] > moeWorkspace.probabilities[best] { best = e }
-                }
-                moeWorkspace.chosenExperts[t * k + slot] = best
-                moeWorkspace.chosenWeights[t * k + slot] = moeWorkspace.probabilities[best]
-                sum += moeWorkspace.probabilities[best]
-                moeWorkspace.probabilities[best] = -1
-            }
-            if routing.renormalize {
-                for slot in 0..<k { moeWorkspace.chosenWeights[t * k + slot] /= sum }
+                routing.appendChoice(from: p, experts: &chosen.experts, weights: &chosen.weights)
             }
         }
     }

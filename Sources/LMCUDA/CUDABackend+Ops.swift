@@ -249,8 +249,4 @@ extension CUDABackend {
             }
         }
     }
-
-    public func mixtureOfExperts(_ x: Tensor, routerLogits: Tensor, experts: [ExpertWeights], routing: ExpertRouting, out: Tensor) {
-        fatalError("CUDA: mixture-of-experts models are not supported yet; run them with --device cpu")
-    }
 }

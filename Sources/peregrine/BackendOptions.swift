@@ -86,9 +86,6 @@ struct BackendOptions: ParsableArguments {
 
     /// Refuses what a backend cannot run yet, before any request reaches it.
     static func checkSupported(_ spec: DecoderSpec, on backend: any Backend) throws {
-        if backend is CUDABackend, spec.experts != nil {
-            throw CLIError("mixture-of-experts models do not run on CUDA yet; use --device cpu")
-        }
         if backend is CUDABackend, spec.headDim > 256 {
             throw CLIError("head dimension \(spec.headDim) is over the CUDA attention kernel's 256; use --device cpu")
         }

@@ -41,3 +41,19 @@ import Testing
         #expect(Reference.maxRelativeError(backend.download(out), expected) < 1e-5)
     }
 }
+
+/// Routing on the host from router logits (what the CUDA backend does before its experts run).
+@Suite struct ExpertRoutingTests {
+    @Test func routesTheTopExpertsWithSoftmaxWeights() {
+        // Token 0: logits 0, 1, 3, 2 -> experts 2 and 3; token 1: a tie between 0 and 3 goes to 0.
+        let logits: [Float] = [0, 1, 3, 2, 5, -1, 0, 5]
+        let renormalized = ExpertRouting(topK: 2, renormalize: true).route(logits: logits, tokens: 2, experts: 4)
+        #expect(renormalized.experts == [2, 3, 0, 3])
+        #expect(abs(renormalized.weights[0] - Float(exp(3.0) / (exp(3.0) + exp(2.0)))) < 1e-6)
+        #expect(abs(renormalized.weights[2] - 0.5) < 1e-6 && abs(renormalized.weights[3] - 0.5) < 1e-6)
+        let plain = ExpertRouting(topK: 1, renormalize: false).route(logits: logits, tokens: 2, experts: 4)
+        #expect(plain.experts == [2, 0])
+        let total = Float(exp(0.0) + exp(1.0) + exp(3.0) + exp(2.0))
+        #expect(abs(plain.weights[0] - Float(exp(3.0)) / total) < 1e-6)
+    }
+}

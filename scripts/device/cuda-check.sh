@@ -4,7 +4,7 @@
 # (the tiny fixture models) carried. Logs go to $OUT. Prepared here with:
 #   swift build -c release --static-swift-stdlib --product peregrine
 #   mkdir -p .device-bin && strip -o .device-bin/peregrine .build/release/peregrine && gzip -9f .device-bin/peregrine
-#   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,qwen2,qwen3} .device-data/
+#   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,mixtral,qwen2,qwen3} .device-data/
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
 # Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
 # compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
@@ -26,7 +26,7 @@ $bin check-backend --device cuda --seed 2 2>&1 | tail -3
 
 echo "== greedy decoding, CPU (f32) against CUDA (bf16): teacher-forced logits, then free-running tokens"
 python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
-models="$(ls -d .device-data/*/ | grep -v -e mixtral -e tokenizer) /tmp/smollm2-135m"
+models="$(ls -d .device-data/*/ | grep -v -e tokenizer) /tmp/smollm2-135m"
 $bin check-backend --device cuda $(for m in $models; do echo --model $m; done) --steps 32 2>&1 | sed -n '/teacher-forced/,$p'
 for model in $models; do
     ids="1,15,27,300,42,7,99"

@@ -37,8 +37,9 @@ struct KernelSource: Sendable {
     static let sample = KernelSource(name: "sample", bytes: PackageResources.sample_cu)
     static let editLogits = KernelSource(name: "edit_logits", bytes: PackageResources.edit_logits_cu)
     static let ropeWriteKV = KernelSource(name: "rope_write_kv", bytes: PackageResources.rope_write_kv_cu)
+    static let expertRows = KernelSource(name: "expert_rows", bytes: PackageResources.expert_rows_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows]
 }
 
 import Foundation

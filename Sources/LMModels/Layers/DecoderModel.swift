@@ -31,7 +31,9 @@ public final class DecoderModel: @unchecked Sendable {
         }
         inverseFrequencies = try upload(spec.rope)
         localInverseFrequencies = try spec.localRope.map(upload)
-        padsDecodeBatches = backend.recordsSteps
+        // A mixture of experts routes on the host (a wait inside the step), so such a model's
+        // steps are never recorded, and need no padding.
+        padsDecodeBatches = backend.recordsSteps && spec.experts == nil
     }
 
     deinit { backend.discardRecordedSteps(of: ObjectIdentifier(self)) }
@@ -62,7 +64,7 @@ public final class DecoderModel: @unchecked Sendable {
             recordedCache = cache
         }
         let decodeOnly = batch.attention.sequences.allSatisfy { $0.queryCount == 1 }
-        let replayKey = decodeOnly ? StepReplayKey(owner: ObjectIdentifier(self), tokens: t, logitRows: r) : nil
+        let replayKey = decodeOnly && spec.experts == nil ? StepReplayKey(owner: ObjectIdentifier(self), tokens: t, logitRows: r) : nil
         backend.runStep(batch.attention, replayKey: replayKey) { layers(batch.attention, tokens: t, rows: r, cache: cache, workspace: w) }
         return w.logits.rows(0..<requested.logitRows.count)
     }
