@@ -14,16 +14,17 @@ extension CUDABackend {
         let choice = routing.route(logits: download(routerLogits), tokens: tokens, experts: experts.count)
         // Token rows and weights grouped by expert: expert e's are [starts[e], starts[e + 1]).
         var members = [[(token: Int32, weight: Float)]](repeating: [], count: experts.count)
-        for (slot, expert) in choice.experts.enumerated() { members[expert].append((Int32(slot / k), choice.weights[slot])) }
+        for (slot, expert) in choice.experts.enumerated() where expert >= 0 { members[expert].append((Int32(slot / k), choice.weights[slot])) }
         let rows = members.flatMap { $0.map(\.token) }, weights = members.flatMap { $0.map(\.weight) }
+        // An expert takes a token once, so no expert has more than T rows.
         let hidden = experts.map { $0.gate.shape[0] }.max() ?? 0
         let (rowsAddress, weightsAddress, sum, input, gate, up, result) = must { () throws(CUDAError) in
             (try stepBuffers.upload(ints: rows, "expertRows"), try stepBuffers.upload(floats: weights, "expertWeights"),
              try stepBuffers.scratchTensor("expertSum", shape: Shape(tokens, width), dtype: .f32),
-             try stepBuffers.scratchTensor("expertInput", shape: Shape(rows.count, width), dtype: x.dtype),
-             try stepBuffers.scratchTensor("expertGate", shape: Shape(rows.count, hidden), dtype: x.dtype),
-             try stepBuffers.scratchTensor("expertUp", shape: Shape(rows.count, hidden), dtype: x.dtype),
-             try stepBuffers.scratchTensor("expertOutput", shape: Shape(rows.count, width), dtype: x.dtype))
+             try stepBuffers.scratchTensor("expertInput", shape: Shape(tokens, width), dtype: x.dtype),
+             try stepBuffers.scratchTensor("expertGate", shape: Shape(tokens, hidden), dtype: x.dtype),
+             try stepBuffers.scratchTensor("expertUp", shape: Shape(tokens, hidden), dtype: x.dtype),
+             try stepBuffers.scratchTensor("expertOutput", shape: Shape(tokens, width), dtype: x.dtype))
         }
         must { () throws(CUDAError) in
             device.makeCurrent()

@@ -3,7 +3,8 @@ import Foundation
 extension ExpertRouting {
     /// One token's experts, routed as transformers' Mixtral does: from its router probabilities
     /// (softmaxed; overwritten) the largest remaining one `topK` times, ties to the lower expert,
-    /// the weights renormalised to sum to one when `renormalize`. Appends `topK` entries to each.
+    /// the weights renormalised to sum to one when `renormalize`. Appends `topK` entries to each
+    /// (expert -1, weight 0, where NaN probabilities leave nothing to choose).
     public func appendChoice(from probabilities: UnsafeMutableBufferPointer<Float>, experts: inout [Int], weights: inout [Float]) {
         var sum: Float = 0
         let first = weights.count
@@ -12,12 +13,18 @@ extension ExpertRouting {
             for e in probabilities.indices where probabilities[e] >= 0 {
                 if best < 0 || probabilities[e] > probabilities[best] { best = e }
             }
+            // No probability left to take (NaN logits): expert -1, which no expert matches.
+            guard best >= 0 else {
+                experts.append(-1)
+                weights.append(0)
+                continue
+            }
             experts.append(best)
             weights.append(probabilities[best])
             sum += probabilities[best]
             probabilities[best] = -1
         }
-        if renormalize {
+        if renormalize && sum > 0 {
             for slot in first..<weights.count { weights[slot] /= sum }
         }
     }

@@ -56,4 +56,11 @@ import Testing
         let total = Float(exp(0.0) + exp(1.0) + exp(3.0) + exp(2.0))
         #expect(abs(plain.weights[0] - Float(exp(3.0)) / total) < 1e-6)
     }
+
+    /// NaN logits (a diverged activation) leave nothing to choose: no expert, no crash.
+    @Test func nanLogitsChooseNoExpert() {
+        let routed = ExpertRouting(topK: 2, renormalize: true).route(logits: [.nan, .nan, .nan, 1, 2, 3], tokens: 2, experts: 3)
+        #expect(routed.experts == [-1, -1, 2, 1])
+        #expect(routed.weights[0] == 0 && routed.weights[1] == 0)
+    }
 }

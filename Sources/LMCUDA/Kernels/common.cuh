@@ -51,7 +51,9 @@ __device__ __forceinline__ float block_sum(float v) {
 // that any earlier kernel writes or reads. It returns once the previous kernel has completed and
 // its writes are visible (each kernel waiting in turn, so every earlier one has too), then lets the
 // next kernel be scheduled: one kernel at most waits ahead. Work that depends on no earlier kernel
-// may come before it. On older GPUs, or launched plainly, it does nothing.
+// may come before it, but no block may return before calling it (a grid whose blocks all left
+// early would release the next kernel before the previous one finished). On older GPUs, or
+// launched plainly, it does nothing.
 __device__ __forceinline__ void begin_after_previous_kernel() {
 #if __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
