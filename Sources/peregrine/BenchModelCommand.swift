@@ -59,7 +59,7 @@ struct BenchModelCommand: ParsableCommand {
         }
         print("prefill: one \(promptTokens)-token step; decode: \(decodeTokens) tokens one at a time from a 1-token prompt (as llama-bench pp/tg); capped to a model's context; best of \(repeats)\n")
 
-        var table = TextTable(header: ["model", "params", "weights", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of BW ceiling"])
+        var table = TextTable(header: ["model", "params", "weights", "load s", "prefill tok/s", "decode tok/s", "ms/token", "decode GB/s", "of BW ceiling"])
         var targets: [(String, () throws -> DecoderModel)] = model.map { path in
             (path.split(separator: "/").last.map(String.init) ?? path, { try ModelLoader.load(path: path, backend: backend).model })
         }
@@ -73,13 +73,17 @@ struct BenchModelCommand: ParsableCommand {
         }
         var allProfiles: [(String, [CUDAProfiler.Entry])] = []
         for (label, make) in targets {
+            // Load: read, convert and upload the weights (waiting for the device's copies).
+            let loadStart = monotonicSeconds()
             let model = try make()
+            try (model.backend as? CUDABackend)?.device.synchronize()
+            let loadSeconds = monotonicSeconds() - loadStart
             let result = try measure(model)
             allProfiles += result.profiles.map { ("\(label) \($0.0)", $0.1) }
             let context = min(decodeTokens, model.spec.maxPositions / 2) / 2
             let bytes = Double(model.weightBytesPerToken + model.kvBytesPerToken(context: context))
             let perToken = 1 / result.decode
-            table.rows.append([label, formatCount(model.spec.parameterCount), formatBytes(model.weightBytesPerToken),
+            table.rows.append([label, formatCount(model.spec.parameterCount), formatBytes(model.weightBytesPerToken), format(loadSeconds, decimals: 2),
                                format(result.prefill, decimals: 1), format(result.decode, decimals: 1),
                                format(perToken * 1000, decimals: 2), format(bytes / perToken / 1e9, decimals: 1),
                                format(100 * bytes / perToken / ceilingBytesPerSecond, decimals: 0) + "%"])
