@@ -37,6 +37,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// RoPE and the KV-cache write in one launch (`PEREGRINE_CUDA_FUSED_ROPE_KV=0` turns it off):
     /// batch-1 decode on an H200 206.4 -> 212.8 tok/s; 64 sequences unchanged.
     let fusedRopeWriteKV: Bool
+    /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
+    let uploader: PinnedUploader?
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
     let stepGraphs: StepGraphs?
 
@@ -48,6 +50,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
+        uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
@@ -88,9 +91,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             let tensor = try allocate(host.shape, dtype: .bf16)
             guard !host.bytes.isEmpty else { return tensor }
             device.makeCurrent()
-            // A pageable source is staged before the call returns, so the mapping may go after.
-            try device.driver.check(device.driver.cuMemcpyHtoDAsync(tensor.address, host.bytes.baseAddress, host.bytes.count, device.stream),
-                                    "cuMemcpyHtoDAsync(\(host.name), \(host.bytes.count) bytes)")
+            if let uploader {
+                try uploader.copy(UnsafeRawBufferPointer(host.bytes), to: tensor.address)
+            } else {
+                // A pageable source is staged before the call returns, so the mapping may go after.
+                try device.driver.check(device.driver.cuMemcpyHtoDAsync(tensor.address, host.bytes.baseAddress, host.bytes.count, device.stream),
+                                        "cuMemcpyHtoDAsync(\(host.name), \(host.bytes.count) bytes)")
+            }
             return tensor
         case .f32: values = host.bytes.bindMemory(to: Float.self).map(BFloat16Conversion.fromFloat)
         case .f16: values = host.bytes.bindMemory(to: Float16.self).map { BFloat16Conversion.fromFloat(Float($0)) }
@@ -99,7 +106,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             values = dequantize(host).map(BFloat16Conversion.fromFloat)
         }
         let tensor = try allocate(host.shape, dtype: .bf16)
-        try copyToDevice(values, tensor)
+        if let uploader {
+            let failure: CUDAError? = values.withUnsafeBytes { bytes in
+                do throws(CUDAError) { try uploader.copy(bytes, to: tensor.address) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+        } else {
+            try copyToDevice(values, tensor)
+        }
         return tensor
     }
 

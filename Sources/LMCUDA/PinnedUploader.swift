@@ -1,0 +1,80 @@
+import Dispatch
+import Synchronization
+
+/// Weight uploads through pinned staging: each chunk of the source is copied (by several threads)
+/// into one of two page-locked buffers while the device copies the other one in, so the host
+/// copy and the transfer overlap (`PEREGRINE_CUDA_PINNED_UPLOAD=0`: the driver stages pageable
+/// sources itself). A copy returns once its source has been read; the device may still be
+/// writing the destination (stream-ordered before any later work).
+final class PinnedUploader: @unchecked Sendable {
+    private let device: CUDADevice
+    private let chunkBytes: Int
+    private let threads: Int
+    /// Two staging buffers and the event recorded after each one's last device copy.
+    private let staging = Mutex<[(buffer: UnsafeMutableRawPointer, event: CUhandle?)]>([])
+
+    init(device: CUDADevice, chunkBytes: Int = 32 << 20, threads: Int = 8) {
+        self.device = device
+        self.chunkBytes = chunkBytes
+        self.threads = threads
+    }
+
+    deinit {
+        staging.withLock { buffers in
+            for (buffer, event) in buffers {
+                if let event { _ = device.driver.cuEventSynchronize(event); _ = device.driver.cuEventDestroy(event) }
+                _ = device.driver.cuMemFreeHost(buffer)
+            }
+        }
+    }
+
+    /// Copies `source` to device memory at `destination`.
+    func copy(_ source: UnsafeRawBufferPointer, to destination: CUdeviceptr) throws(CUDAError) {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        let driver = device.driver
+        device.makeCurrent()
+        try staging.withLock { (buffers: inout [(buffer: UnsafeMutableRawPointer, event: CUhandle?)]) throws(CUDAError) in
+            if buffers.isEmpty { buffers = try allocateStaging() }
+            var next = 0
+            for offset in stride(from: 0, to: source.count, by: chunkBytes) {
+                let count = min(chunkBytes, source.count - offset)
+                let (buffer, event) = buffers[next]
+                // The buffer's previous transfer must be done before it is overwritten.
+                try driver.check(driver.cuEventSynchronize(event), "cuEventSynchronize(staging)")
+                parallelCopy(from: base + offset, to: buffer, count: count)
+                try driver.check(driver.cuMemcpyHtoDAsync(destination + CUdeviceptr(offset), buffer, count, device.stream),
+                                 "cuMemcpyHtoDAsync(\(count) staged bytes)")
+                try driver.check(driver.cuEventRecord(event, device.stream), "cuEventRecord(staging)")
+                next = 1 - next
+            }
+        }
+    }
+
+    private func allocateStaging() throws(CUDAError) -> [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] {
+        var buffers: [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] = []
+        for _ in 0..<2 {
+            var pointer: UnsafeMutableRawPointer?
+            try device.driver.check(device.driver.cuMemAllocHost(&pointer, chunkBytes), "cuMemAllocHost(\(chunkBytes) bytes)")
+            var event: CUhandle?
+            try device.driver.check(device.driver.cuEventCreate(&event, 2), "cuEventCreate")   // CU_EVENT_DISABLE_TIMING
+            guard let pointer else { throw .unsupported("cuMemAllocHost returned no memory") }
+            buffers.append((pointer, event))
+        }
+        return buffers
+    }
+
+    /// A large copy split over threads: reading a freshly mapped checkpoint is bound by page
+    /// faults and memory bandwidth, which one thread does not saturate.
+    private func parallelCopy(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int) {
+        let parts = count >= 4 << 20 ? threads : 1
+        let slice = (count + parts - 1) / parts
+        // Addresses as integers: each part touches its own bytes, and both buffers outlive the call.
+        let from = UInt(bitPattern: source), to = UInt(bitPattern: destination)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * slice, end = min(count, start + slice)
+            guard start < end, let target = UnsafeMutableRawPointer(bitPattern: to + UInt(start)),
+                  let origin = UnsafeRawPointer(bitPattern: from + UInt(start)) else { return }
+            target.copyMemory(from: origin, byteCount: end - start)
+        }
+    }
+}
