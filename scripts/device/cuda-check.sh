@@ -47,7 +47,8 @@ if [ "${BENCH:-0}" = "1" ]; then
     python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
     # VARIANTS: default, eager (no CUDA graphs), split1 (one warp per GEMV row), cublas (no GEMV),
     # gemv8 (our GEMV up to 8 tokens, as before commit c13c8db),
-    # unpacked (a GEMV launch per projection), nopdl (no programmatic dependent launch).
+    # unpacked (a GEMV launch per projection), nopdl (no programmatic dependent launch),
+    # pageable (weights uploaded by the driver from pageable memory: compare the load column).
     for variant in ${VARIANTS:-default}; do
         case $variant in
             split1) settings=(env PEREGRINE_CUDA_GEMV_SPLIT=1) ;;
@@ -55,6 +56,7 @@ if [ "${BENCH:-0}" = "1" ]; then
             gemv8) settings=(env PEREGRINE_CUDA_GEMV_MAX_TOKENS=8) ;;
             unpacked) settings=(env PEREGRINE_CUDA_PACKED_GEMV=0) ;;
             nopdl) settings=(env PEREGRINE_CUDA_PDL=0) ;;
+            pageable) settings=(env PEREGRINE_CUDA_PINNED_UPLOAD=0) ;;
             *) settings=() ;;
         esac
         echo "-- $variant"
