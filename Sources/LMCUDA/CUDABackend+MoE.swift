@@ -12,7 +12,8 @@ extension CUDABackend {
         precondition(routerLogits.shape[0] == tokens && routerLogits.shape[1] == experts.count && out.shape == x.shape,
                      "mixtureOfExperts: x \(x.shape), router \(routerLogits.shape) for \(experts.count) experts, out \(out.shape)")
         let choice = routing.route(logits: download(routerLogits), tokens: tokens, experts: experts.count)
-        // Token rows and weights grouped by expert: expert e's are [starts[e], starts[e + 1]).
+        // Token rows and weights grouped by expert, in expert order (`start` walks them below);
+        // slots with no expert (NaN logits) are left out.
         var members = [[(token: Int32, weight: Float)]](repeating: [], count: experts.count)
         for (slot, expert) in choice.experts.enumerated() where expert >= 0 { members[expert].append((Int32(slot / k), choice.weights[slot])) }
         let rows = members.flatMap { $0.map(\.token) }, weights = members.flatMap { $0.map(\.weight) }
