@@ -10,8 +10,13 @@ final class PinnedUploader: @unchecked Sendable {
     private let device: CUDADevice
     private let chunkBytes: Int
     private let threads: Int
-    /// Two staging buffers and the event recorded after each one's last device copy.
-    private let staging = Mutex<[(buffer: UnsafeMutableRawPointer, event: CUhandle?)]>([])
+    /// Two staging buffers, the event recorded after each one's last device copy, and the one the
+    /// next chunk goes to (alternating across calls too, so small tensors overlap as well).
+    private struct Staging {
+        var buffers: [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] = []
+        var next = 0
+    }
+    private let staging = Mutex(Staging())
 
     init(device: CUDADevice, chunkBytes: Int = 32 << 20, threads: Int = 8) {
         self.device = device
@@ -20,8 +25,8 @@ final class PinnedUploader: @unchecked Sendable {
     }
 
     deinit {
-        staging.withLock { buffers in
-            for (buffer, event) in buffers {
+        staging.withLock { staging in
+            for (buffer, event) in staging.buffers {
                 if let event { _ = device.driver.cuEventSynchronize(event); _ = device.driver.cuEventDestroy(event) }
                 _ = device.driver.cuMemFreeHost(buffer)
             }
@@ -33,19 +38,18 @@ final class PinnedUploader: @unchecked Sendable {
         guard let base = source.baseAddress, source.count > 0 else { return }
         let driver = device.driver
         device.makeCurrent()
-        try staging.withLock { (buffers: inout [(buffer: UnsafeMutableRawPointer, event: CUhandle?)]) throws(CUDAError) in
-            if buffers.isEmpty { buffers = try allocateStaging() }
-            var next = 0
+        try staging.withLock { (staging: inout Staging) throws(CUDAError) in
+            if staging.buffers.isEmpty { staging.buffers = try allocateStaging() }
             for offset in stride(from: 0, to: source.count, by: chunkBytes) {
                 let count = min(chunkBytes, source.count - offset)
-                let (buffer, event) = buffers[next]
+                let (buffer, event) = staging.buffers[staging.next]
                 // The buffer's previous transfer must be done before it is overwritten.
                 try driver.check(driver.cuEventSynchronize(event), "cuEventSynchronize(staging)")
                 parallelCopy(from: base + offset, to: buffer, count: count)
                 try driver.check(driver.cuMemcpyHtoDAsync(destination + CUdeviceptr(offset), buffer, count, device.stream),
                                  "cuMemcpyHtoDAsync(\(count) staged bytes)")
                 try driver.check(driver.cuEventRecord(event, device.stream), "cuEventRecord(staging)")
-                next = 1 - next
+                staging.next = 1 - staging.next
             }
         }
     }
