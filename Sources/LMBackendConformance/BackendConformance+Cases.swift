@@ -67,6 +67,24 @@ extension BackendConformance {
         return compare("linear\(bias ? " + bias" : "")\(output == .f32 ? " -> f32" : "")", "[\(tokens), \(inputs)] x [\(n), \(inputs)]ᵀ", out)
     }
 
+    /// An MLP's gated input: gate and up packed as the model loads them, then the activation.
+    mutating func gatedLinear(tokens: Int, inputs: Int, hidden: Int, biased: Bool, activation: Activation) throws -> ConformanceResult {
+        let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
+        var reference: [Projection] = [], candidate: [Projection] = []
+        for _ in 0..<2 {
+            let w = try weight(representable(random.values(hidden * inputs, scale: 2 / Float(inputs).squareRoot())), Shape(hidden, inputs))
+            let b = biased ? try weight(representable(random.values(hidden)), Shape(hidden)) : nil
+            reference.append(Projection(weight: w.0, bias: b?.0))
+            candidate.append(Projection(weight: w.1, bias: b?.1))
+        }
+        let packed = try self.candidate.packRows(candidate.map(\.weight))
+        candidate = zip(packed, candidate).map { Projection(weight: $0, bias: $1.bias) }
+        let out = try outputs(Shape(tokens, hidden)), scratch = try outputs(Shape(tokens, hidden))
+        self.reference.gatedLinear(x.0, gate: reference[0], up: reference[1], activation: activation, out: out.0, scratch: scratch.0)
+        self.candidate.gatedLinear(x.1, gate: candidate[0], up: candidate[1], activation: activation, out: out.1, scratch: scratch.1)
+        return compare("gatedLinear \(activation.rawValue)\(biased ? " + bias" : "")", "[\(tokens), \(inputs)] -> [\(tokens), \(hidden)]", out)
+    }
+
     /// A sparse mixture of SiLU-gated experts; both backends route from the same f32 logits.
     mutating func mixtureOfExperts(tokens: Int, width: Int, hidden: Int, experts: Int, topK: Int, renormalize: Bool) throws -> ConformanceResult {
         let x = try pair(representable(random.values(tokens * width)), Shape(tokens, width))

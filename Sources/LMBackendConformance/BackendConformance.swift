@@ -64,6 +64,11 @@ public struct BackendConformance {
         results.append(try attention(qHeads: 9, kvHeads: 3, dim: 64, blockSize: 16, window: nil, sequences: decodes + [(cached: 130, new: 70)]))
         results.append(try attention(qHeads: 16, kvHeads: 2, dim: 64, blockSize: 16, window: nil,
                                      sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
+        // One token (CUDA's GEMV), a few and many (one packed GEMM, then the activation), biased.
+        results.append(try gatedLinear(tokens: 1, inputs: 512, hidden: 1024, biased: false, activation: .silu))
+        results.append(try gatedLinear(tokens: 3, inputs: 512, hidden: 1024, biased: false, activation: .silu))
+        results.append(try gatedLinear(tokens: 64, inputs: 1024, hidden: 2048, biased: false, activation: .geluTanh))
+        results.append(try gatedLinear(tokens: 5, inputs: 256, hidden: 512, biased: true, activation: .silu))
         // One token (its linears on CUDA's GEMV), a few, and many spread over 8 experts.
         results.append(try mixtureOfExperts(tokens: 1, width: 512, hidden: 1024, experts: 8, topK: 2, renormalize: true))
         results.append(try mixtureOfExperts(tokens: 7, width: 64, hidden: 96, experts: 4, topK: 2, renormalize: true))

@@ -48,6 +48,25 @@ extension CUDABackend {
         }
     }
 
+    /// Past the GEMV's tokens, with gate and up packed and unbiased, under
+    /// `PEREGRINE_CUDA_PACKED_GATED=1` (an experiment, not yet run on a GPU): one GEMM into
+    /// [T, 2F] and the activation reading both halves of it, with no column copies. Otherwise the
+    /// two projections, then the activation.
+    public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
+        let tokens = x.shape[0], columns = x.shape[1], width = gate.weight.shape[0]
+        if packedGatedLinear, gate.bias == nil, up.bias == nil, out.dtype == .bf16, !usesGEMV(tokens: tokens, columns: columns),
+           tokens <= 512, let packed = packedMatrix([gate.weight, up.weight]) {
+            let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, 2 * width), dtype: .bf16) }
+            linear(x, weight: packed, bias: nil, out: both)
+            launch(.elementwise, "gated_packed_bf16", grid: (blocks(tokens * width), 1, 1), block: 256) { a in
+                a.add(both.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1)); a.add(tokens); a.add(Int32(width))
+            }
+            return
+        }
+        linear(x, projections: [gate, up], outs: [out, scratch])
+        gatedActivation(activation, gate: out, up: scratch, out: out)
+    }
+
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
         precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]

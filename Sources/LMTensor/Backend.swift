@@ -110,6 +110,9 @@ public protocol Backend: AnyObject, Sendable {
     func linear(_ x: Tensor, projections: [Projection], outs: [Tensor])
     /// out = act(gate) * up   all [T, F].
     func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor)
+    /// out = act(x · gateᵀ + b) * (x · upᵀ + b), an MLP's input to its down projection, where
+    /// `scratch` may hold the up projection on the way   x [T, C], out and scratch [T, F].
+    func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor)
     /// out = x * factor, elementwise.
     func scale(_ x: Tensor, by factor: Float, out: Tensor)
     /// cos/sin[t, i] = cos/sin(positions[t] * inverseFrequencies[i])   positions [T] i32,

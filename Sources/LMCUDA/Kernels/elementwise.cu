@@ -17,19 +17,33 @@ template <typename T> __device__ void scale(const T* x, T* out, float factor, lo
 extern "C" __global__ void scale_bf16(const bf16* x, bf16* out, float factor, long n) { scale(x, out, factor, n); }
 extern "C" __global__ void scale_f32(const float* x, float* out, float factor, long n) { scale(x, out, factor, n); }
 
-// activation 0: silu, 1: gelu (tanh approximation).
+// act(g) * u; activation 0: silu, 1: gelu (tanh approximation).
+__device__ __forceinline__ float gated_value(float g, float u, int activation) {
+    float a;
+    if (activation == 0) {
+        a = g / (1.f + expf(-g));
+    } else {
+        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+        a = 0.5f * g * (1.f + tanhf(inner));
+    }
+    return a * u;
+}
+
 template <typename T> __device__ void gated(const T* gate, const T* up, T* out, int activation, long n) {
     begin_after_previous_kernel();
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        float g = load_as_float(gate, i), a;
-        if (activation == 0) {
-            a = g / (1.f + expf(-g));
-        } else {
-            float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
-            a = 0.5f * g * (1.f + tanhf(inner));
-        }
-        store_float(out, i, a * load_as_float(up, i));
-    }
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        store_float(out, i, gated_value(load_as_float(gate, i), load_as_float(up, i), activation));
 }
 extern "C" __global__ void gated_bf16(const bf16* gate, const bf16* up, bf16* out, int activation, long n) { gated(gate, up, out, activation, n); }
 extern "C" __global__ void gated_f32(const float* gate, const float* up, float* out, int activation, long n) { gated(gate, up, out, activation, n); }
+
+// The same from a packed gate|up projection: out[t, i] = act(packed[t, i]) * packed[t, F + i]
+//   packed [T, 2F], out [T, F] (no column copies out of the packed GEMM's output).
+extern "C" __global__ void gated_packed_bf16(const bf16* packed, bf16* out, int activation, long rows, int width) {
+    begin_after_previous_kernel();
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < rows * width; i += (long)gridDim.x * blockDim.x) {
+        long r = i / width, c = i - r * width;
+        const bf16* row = packed + r * 2 * width;
+        store_float(out, i, gated_value(bf16_to_float(row[c]), bf16_to_float(row[width + c]), activation));
+    }
+}

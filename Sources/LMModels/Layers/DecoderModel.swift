@@ -134,8 +134,8 @@ public final class DecoderModel: @unchecked Sendable {
         switch f {
         case let .dense(gate, up, down, gateBias, upBias, downBias):
             let g = w.gate.rows(0..<t), u = w.up.rows(0..<t)
-            backend.linear(input, projections: [Projection(weight: gate, bias: gateBias), Projection(weight: up, bias: upBias)], outs: [g, u])
-            backend.gatedActivation(spec.activation, gate: g, up: u, out: g)
+            backend.gatedLinear(input, gate: Projection(weight: gate, bias: gateBias), up: Projection(weight: up, bias: upBias),
+                                activation: spec.activation, out: g, scratch: u)
             backend.linear(g, weight: down, bias: downBias, out: out)
         case let .experts(router, experts, routing):
             let logits = w.routerLogits!.rows(0..<t)
