@@ -246,9 +246,7 @@ extension CUDABackend {
             launch(.pagedDecode, decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
-                a.add(Int32(qHeads)); a.add(Int32(kvHeads))
-                a.add(Int32(dim))
-                a.add(Int32(blockSize)); a.add(scale); a.add(window)
+                a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
                 a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
             }
             launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in

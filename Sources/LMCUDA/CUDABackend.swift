@@ -93,15 +93,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         case .bf16:
             // Straight from the checkpoint's (mapped) bytes: no host copy of 2 bytes per weight.
             let tensor = try allocate(host.shape, dtype: .bf16)
-            guard !host.bytes.isEmpty else { return tensor }
-            device.makeCurrent()
-            if let uploader {
-                try uploader.copy(UnsafeRawBufferPointer(host.bytes), to: tensor.address)
-            } else {
-                // A pageable source is staged before the call returns, so the mapping may go after.
-                try device.driver.check(device.driver.cuMemcpyHtoDAsync(tensor.address, host.bytes.baseAddress, host.bytes.count, device.stream),
-                                        "cuMemcpyHtoDAsync(\(host.name), \(host.bytes.count) bytes)")
-            }
+            try copyWeight(UnsafeRawBufferPointer(host.bytes), to: tensor, name: host.name)
             return tensor
         case .f32: values = host.bytes.bindMemory(to: Float.self).map(BFloat16Conversion.fromFloat)
         case .f16: values = host.bytes.bindMemory(to: Float16.self).map { BFloat16Conversion.fromFloat(Float($0)) }
@@ -110,16 +102,18 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             values = dequantize(host).map(BFloat16Conversion.fromFloat)
         }
         let tensor = try allocate(host.shape, dtype: .bf16)
-        if let uploader {
-            let failure: CUDAError? = values.withUnsafeBytes { bytes in
-                do throws(CUDAError) { try uploader.copy(bytes, to: tensor.address) } catch { return error }
-                return nil
-            }
-            if let failure { throw failure }
-        } else {
-            try copyToDevice(values, tensor)
-        }
+        try values.withUnsafeBytes { try copyWeight($0, to: tensor, name: host.name) }
         return tensor
+    }
+
+    /// A weight's bytes to the device: through pinned staging, or (`PEREGRINE_CUDA_PINNED_UPLOAD=0`)
+    /// from pageable memory by the driver. Either way the source has been read when this returns.
+    private func copyWeight(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor, name: String) throws(CUDAError) {
+        guard !bytes.isEmpty else { return }
+        if let uploader { return try uploader.copy(bytes, to: tensor.address) }
+        device.makeCurrent()
+        try device.driver.check(device.driver.cuMemcpyHtoDAsync(tensor.address, bytes.baseAddress, bytes.count, device.stream),
+                                "cuMemcpyHtoDAsync(\(name), \(bytes.count) bytes)")
     }
 
     /// Matrices of the same width (q/k/v, gate/up) go back to back into one allocation, so
