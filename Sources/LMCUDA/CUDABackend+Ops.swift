@@ -48,8 +48,8 @@ extension CUDABackend {
         }
     }
 
-    /// Past the GEMV's tokens, with gate and up packed and unbiased, under
-    /// `PEREGRINE_CUDA_PACKED_GATED=1` (an experiment, not yet run on a GPU): one GEMM into
+    /// Past the GEMV's tokens, with gate and up packed and unbiased (unless
+    /// `PEREGRINE_CUDA_PACKED_GATED=0`): one GEMM into
     /// [T, 2F] and the activation reading both halves of it, with no column copies. Otherwise the
     /// two projections, then the activation.
     public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
