@@ -141,9 +141,10 @@ extension BackendConformance {
         return compare("rope \(style)", "[\(tokens), \(heads), \(dim)] rot \(rotary)", x)
     }
 
-    /// RoPE on queries and keys and the cache write in one op: the rotated queries and keys and
-    /// every cache slot (the written ones and the untouched rest) as the reference leaves them.
-    mutating func ropeWriteKV(tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle) throws -> ConformanceResult {
+    /// A step's rotation angles and an empty paged cache whose new tokens land on shuffled slots:
+    /// (cos, sin, keys, values, batch) for both backends.
+    private mutating func ropeCacheSetup(tokens: Int, kvHeads: Int, dim: Int, rotary: Int) throws
+        -> (cos: (Tensor, Tensor), sin: (Tensor, Tensor), keys: (Tensor, Tensor), values: (Tensor, Tensor), batch: AttentionBatch) {
         let blockSize = 4, blocks = (tokens + blockSize - 1) / blockSize + 2
         var free = (0..<Int32(blocks * blockSize)).map { $0 }
         for i in stride(from: free.count - 1, to: 0, by: -1) { free.swapAt(i, random.index(below: i + 1)) }
@@ -153,21 +154,53 @@ extension BackendConformance {
         let angles = positions.flatMap { p in frequencies.map { p * $0 } }
         let cos = try pair(angles.map { cosf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
         let sin = try pair(angles.map { sinf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
-        let q = try pair(representable(random.values(tokens * qHeads * dim)), Shape(tokens, qHeads, dim))
-        let k = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
-        let v = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
         let layout = Shape(blocks, blockSize, kvHeads, dim)
         let keys = try pair([Float](repeating: 0, count: layout.elementCount), layout)
         let values = try pair([Float](repeating: 0, count: layout.elementCount), layout)
         let batch = AttentionBatch(sequences: [SequenceSpan(queryStart: 0, queryCount: tokens, contextLength: tokens, blockTable: (0..<Int32(blocks)).map { $0 })],
                                    slotMapping: slotMapping, blockSize: blockSize)
-        reference.ropeWriteKV(query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0, rotaryDim: rotary, style: style,
-                              cache: LayerKVCache(key: keys.0, value: values.0), batch: batch)
-        candidate.ropeWriteKV(query: q.1, key: k.1, value: v.1, cos: cos.1, sin: sin.1, rotaryDim: rotary, style: style,
-                              cache: LayerKVCache(key: keys.1, value: values.1), batch: batch)
+        return (cos, sin, keys, values, batch)
+    }
+
+    /// RoPE on queries and keys and the cache write in one op: the rotated queries and keys and
+    /// every cache slot (the written ones and the untouched rest) as the reference leaves them.
+    mutating func ropeWriteKV(tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle) throws -> ConformanceResult {
+        let setup = try ropeCacheSetup(tokens: tokens, kvHeads: kvHeads, dim: dim, rotary: rotary)
+        let q = try pair(representable(random.values(tokens * qHeads * dim)), Shape(tokens, qHeads, dim))
+        let k = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
+        let v = try pair(representable(random.values(tokens * kvHeads * dim)), Shape(tokens, kvHeads, dim))
+        reference.ropeWriteKV(query: q.0, key: k.0, value: v.0, cos: setup.cos.0, sin: setup.sin.0, rotaryDim: rotary, style: style,
+                              cache: LayerKVCache(key: setup.keys.0, value: setup.values.0), batch: setup.batch)
+        candidate.ropeWriteKV(query: q.1, key: k.1, value: v.1, cos: setup.cos.1, sin: setup.sin.1, rotaryDim: rotary, style: style,
+                              cache: LayerKVCache(key: setup.keys.1, value: setup.values.1), batch: setup.batch)
         let shape = "q [\(tokens), \(qHeads), \(dim)] kv \(kvHeads) rot \(rotary) \(style)"
-        let results = [compare("ropeWriteKV", shape, q), compare("ropeWriteKV", shape, k), compare("ropeWriteKV", shape, keys),
-                       compare("ropeWriteKV", shape, values)]
+        let results = [compare("ropeWriteKV", shape, q), compare("ropeWriteKV", shape, k), compare("ropeWriteKV", shape, setup.keys),
+                       compare("ropeWriteKV", shape, setup.values)]
+        return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
+    }
+
+    /// An attention layer's input: the q/k/v projections (packed as the model loads them), RoPE
+    /// and the cache write; the rotated queries and every cache slot as the reference leaves them.
+    mutating func projectRopeWriteKV(tokens: Int, inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle,
+                                     biased: Bool) throws -> ConformanceResult {
+        let setup = try ropeCacheSetup(tokens: tokens, kvHeads: kvHeads, dim: dim, rotary: rotary)
+        let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
+        var reference: [Projection] = [], candidate: [Projection] = []
+        for heads in [qHeads, kvHeads, kvHeads] {
+            let w = try weight(representable(random.values(heads * dim * inputs, scale: 1 / Float(inputs).squareRoot())), Shape(heads * dim, inputs))
+            let b = biased ? try weight(representable(random.values(heads * dim)), Shape(heads * dim)) : nil
+            reference.append(Projection(weight: w.0, bias: b?.0))
+            candidate.append(Projection(weight: w.1, bias: b?.1))
+        }
+        let packed = try self.candidate.packRows(candidate.map(\.weight))
+        candidate = zip(packed, candidate).map { Projection(weight: $0, bias: $1.bias) }
+        let q = try outputs(Shape(tokens, qHeads, dim)), k = try outputs(Shape(tokens, kvHeads, dim)), v = try outputs(Shape(tokens, kvHeads, dim))
+        self.reference.projectRopeWriteKV(x.0, projections: reference, query: q.0, key: k.0, value: v.0, cos: setup.cos.0, sin: setup.sin.0,
+                                          rotaryDim: rotary, style: style, cache: LayerKVCache(key: setup.keys.0, value: setup.values.0), batch: setup.batch)
+        self.candidate.projectRopeWriteKV(x.1, projections: candidate, query: q.1, key: k.1, value: v.1, cos: setup.cos.1, sin: setup.sin.1,
+                                          rotaryDim: rotary, style: style, cache: LayerKVCache(key: setup.keys.1, value: setup.values.1), batch: setup.batch)
+        let op = "projectRopeWriteKV" + (biased ? " + bias" : ""), shape = "[\(tokens), \(inputs)] -> q \(qHeads) kv \(kvHeads) × \(dim) rot \(rotary)"
+        let results = [compare(op, shape, q), compare(op, shape, setup.keys), compare(op, shape, setup.values)]
         return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
     }
 

@@ -202,14 +202,47 @@ extension CUDABackend {
             rope(key, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
             return writeKV(key: key, value: value, cache: cache, batch: batch)
         }
+        let qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
+        launchRopeWriteKV(queries: query.address, keys: key.address, values: value.address, queryStride: qHeads * dim, kvStride: kvHeads * dim,
+                          biases: [nil, nil, nil], query: query, rotatedKeys: key.address, shape: (query.shape[0], qHeads, kvHeads, dim),
+                          cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// Past the GEMV's tokens, with the projections packed: one GEMM into [T, (Hq + 2 Hkv) D] and
+    /// the fused RoPE + cache write reading its heads in place (biases added there), so no column
+    /// copies. Otherwise the projections, then `ropeWriteKV`.
+    public func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
+                                   rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
+        guard fusedRopeWriteKV, !usesGEMV(tokens: tokens, columns: x.shape[1]), tokens <= 512, projections.count == 3,
+              query.dtype == .bf16, cache.key.dtype == .bf16, let packed = packedMatrix(projections.map(\.weight)) else {
+            linear(x, projections: projections, outs: [query.reshaped(tokens, qHeads * dim), key.reshaped(tokens, kvHeads * dim),
+                                                       value.reshaped(tokens, kvHeads * dim)])
+            return ropeWriteKV(query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+        }
+        let width = packed.shape[0]
+        let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, width), dtype: .bf16) }
+        linear(x, weight: packed, bias: nil, out: both)
+        launchRopeWriteKV(queries: both.address, keys: both.address + CUdeviceptr(qHeads * dim * 2),
+                          values: both.address + CUdeviceptr((qHeads + kvHeads) * dim * 2), queryStride: width, kvStride: width,
+                          biases: projections.map(\.bias), query: query, rotatedKeys: 0, shape: (tokens, qHeads, kvHeads, dim),
+                          cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// rope_write_kv.cu over heads read at the given addresses and token strides (elements);
+    /// `rotatedKeys` 0 leaves the rotated keys in the cache only.
+    private func launchRopeWriteKV(queries: CUdeviceptr, keys: CUdeviceptr, values: CUdeviceptr, queryStride: Int, kvStride: Int,
+                                   biases: [Tensor?], query: Tensor, rotatedKeys: CUdeviceptr, shape: (tokens: Int, qHeads: Int, kvHeads: Int, dim: Int),
+                                   cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
-        let tokens = query.shape[0]
-        let slots = stepBuffers.tensor("slots", count: tokens)
+        let slots = stepBuffers.tensor("slots", count: shape.tokens)
         let threads = min(128, max(32, (rotaryDim / 2 + 31) / 32 * 32))
-        launch(.ropeWriteKV, "rope_write_kv_" + suffix(key.dtype), grid: (tokens, query.shape[1] + key.shape[1], 1), block: threads) { a in
-            a.add(query.address); a.add(key.address); a.add(value.address); a.add(cache.key.address); a.add(cache.value.address)
+        launch(.ropeWriteKV, "rope_write_kv_" + suffix(query.dtype), grid: (shape.tokens, shape.qHeads + shape.kvHeads, 1), block: threads) { a in
+            a.add(queries); a.add(keys); a.add(values); a.add(queryStride); a.add(kvStride)
+            for bias in biases { a.add(bias?.address ?? 0) }
+            a.add(query.address); a.add(rotatedKeys); a.add(cache.key.address); a.add(cache.value.address)
             a.add(cos.address); a.add(sin.address); a.add(slots.address)
-            a.add(Int32(query.shape[1])); a.add(Int32(key.shape[1])); a.add(Int32(key.shape[2])); a.add(Int32(rotaryDim))
+            a.add(Int32(shape.qHeads)); a.add(Int32(shape.kvHeads)); a.add(Int32(shape.dim)); a.add(Int32(rotaryDim))
             a.add(Int32(style == .neox ? 0 : 1))
         }
     }

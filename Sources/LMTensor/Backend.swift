@@ -126,6 +126,11 @@ public protocol Backend: AnyObject, Sendable {
     /// pass where the backend fuses them   query [T, Hq, D], key, value [T, Hkv, D], cos/sin [T, rot/2].
     func ropeWriteKV(query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle,
                      cache: LayerKVCache, batch: AttentionBatch)
+    /// An attention layer's input: the q/k/v `projections` of x, then `ropeWriteKV`. The rotated
+    /// queries land in `query`; `key` and `value` are scratch the backend may leave untouched
+    /// (the cache holds them)   x [T, C], query [T, Hq, D], key, value [T, Hkv, D].
+    func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
+                            rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch)
     /// Causal attention of each new token over its sequence's cached keys (GQA: query head h
     /// reads KV head h / (Hq / Hkv)); with `slidingWindow` W a token at position p sees keys
     /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
@@ -177,6 +182,15 @@ extension Backend {
         rope(query, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
         rope(key, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
         writeKV(key: key, value: value, cache: cache, batch: batch)
+    }
+
+    /// The reference: the projections, then the rotations and the cache write.
+    public func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
+                                   rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        let t = x.shape[0]
+        linear(x, projections: projections, outs: [query.reshaped(t, query.elementCount / max(t, 1)), key.reshaped(t, key.elementCount / max(t, 1)),
+                                                   value.reshaped(t, value.elementCount / max(t, 1))])
+        ropeWriteKV(query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
     }
 
     /// Backends without recordings run every step's ops as they come.

@@ -112,16 +112,20 @@ public final class DecoderModel: @unchecked Sendable {
                            batch: AttentionBatch, cache: LayerKVCache, workspace w: ForwardWorkspace) {
         let t = input.shape[0], d = spec.headDim
         let q = w.query.rows(0..<t), k = w.key.rows(0..<t), v = w.value.rows(0..<t)
-        backend.linear(input, projections: a.queryKeyValue, outs: [q, k, v])
         let q3 = q.reshaped(t, spec.headCount, d), k3 = k.reshaped(t, spec.kvHeadCount, d), v3 = v.reshaped(t, spec.kvHeadCount, d)
+        let rope = spec.rope(ofLayer: layer)
         if let queryNorm = a.queryNorm, let keyNorm = a.keyNorm {
+            // Per-head norms come between the projections and the rotation.
+            backend.linear(input, projections: a.queryKeyValue, outs: [q, k, v])
             let qRows = q.reshaped(t * spec.headCount, d), kRows = k.reshaped(t * spec.kvHeadCount, d)
             backend.rmsNorm(qRows, weight: queryNorm, epsilon: spec.rmsNormEpsilon, out: qRows)
             backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
+            backend.ropeWriteKV(query: q3, key: k3, value: v3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style,
+                                cache: cache, batch: batch)
+        } else {
+            backend.projectRopeWriteKV(input, projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: cos, sin: sin,
+                                       rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch)
         }
-        let rope = spec.rope(ofLayer: layer)
-        backend.ropeWriteKV(query: q3, key: k3, value: v3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style,
-                            cache: cache, batch: batch)
         let attended = w.attended.rows(0..<t)
         backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
                           slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
