@@ -268,9 +268,9 @@ extension CUDABackend {
             let splits = max(1, min((inputs.maxBlocks * blockSize + minChunk - 1) / minChunk,
                                     (decodeBlocksPerSM * device.multiprocessors + n * kvHeads - 1) / (n * kvHeads)))
             let partials = n * qHeads * splits
-            let (partOut, partMax, partSum, arrivals) = must { () throws(CUDAError) in
+            let (partOut, partMax, partSum) = must { () throws(CUDAError) in
                 (try stepBuffers.scratch("partOut", bytes: partials * dim * 4), try stepBuffers.scratch("partMax", bytes: partials * 4),
-                 try stepBuffers.scratch("partSum", bytes: partials * 4), try stepBuffers.zeroedScratch("decodeArrivals", bytes: n * kvHeads * 4))
+                 try stepBuffers.scratch("partSum", bytes: partials * 4))
             }
             let rows = inputs.tensor("decodeRows", count: n).address
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
@@ -280,7 +280,11 @@ extension CUDABackend {
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
-                a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum); a.add(arrivals); a.add(out.address)
+                a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
+            }
+            launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in
+                a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(positions); a.add(window); a.add(Int32(minChunk))
+                a.add(out.address); a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
             }
         }
         if inputs.tileCount > 0 {

@@ -58,7 +58,7 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
 @Suite struct KernelSourceTests {
     @Test func sourcesListEveryKernelAndInstance() {
         let decode = KernelSource.pagedDecode.functions
-        #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("paged_decode_f32"))
+        #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("decode_combine_bf16"))
         #expect(!decode.contains("NAME"))
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
         #expect(KernelSource.gemv.functions.sorted() == ["gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",

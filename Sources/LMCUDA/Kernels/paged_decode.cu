@@ -5,9 +5,7 @@
 //   min(splits, ceil(keys / min_chunk)) splits of equal size and its other blocks return at
 //   once, so the grid does not depend on the lengths (a CUDA graph replays it at any length).
 //   rows [N]: the token's row in query/out; positions, token_tables, block_tables as in
-//   paged_attention.cu. Partials (f32): part_out [N, Hq, splits, D], part_max/part_sum [N, Hq, splits];
-//   the last block of a (token, KV head) to finish merges them into out [T, Hq, D], counting
-//   arrivals in arrivals [N, Hkv] (zero before the launch, and left at zero).
+//   paged_attention.cu. Partials (f32): part_out [N, Hq, splits, D], part_max/part_sum [N, Hq, splits].
 // Warps take tiles of 8 keys in turn (the generic instances: every 4th key) with an online
 // softmax per head; lanes own dims; the warps then merge through shared memory. D <= 256, G <= 8.
 #define DECODE_WARPS 4
@@ -229,32 +227,11 @@ template <int G, int LANE_DIMS> __device__ __forceinline__ void tile_values(
     }
 }
 
-// Merges a head's splits into its output (partials read through L2: other blocks wrote them):
-// out[:] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s over the `used` splits from `first`.
-template <typename T> __device__ __forceinline__ void merge_splits(const float* part_out, const float* part_max, const float* part_sum,
-                                                                   long first, int used, int dim, T* out) {
-    float total_m = NEG_INF;
-    for (int s = 0; s < used; s++) total_m = fmaxf(total_m, __ldcg(part_max + first + s));
-    float total_l = 0.f;
-    for (int s = 0; s < used; s++) {
-        float m = __ldcg(part_max + first + s);
-        if (m != NEG_INF) total_l += __ldcg(part_sum + first + s) * __expf(m - total_m);
-    }
-    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
-        float sum = 0.f;
-        for (int s = 0; s < used; s++) {
-            float m = __ldcg(part_max + first + s);
-            if (m != NEG_INF) sum += __ldcg(part_out + (first + s) * dim + d) * __expf(m - total_m);
-        }
-        store_float(out, d, sum / total_l);
-    }
-}
-
 template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void paged_decode(
     const T* query, const T* key_cache, const T* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int dim, int block_size, float scale, int window, int min_chunk,
-    float* part_out, float* part_max, float* part_sum, int* arrivals, T* out)
+    float* part_out, float* part_max, float* part_sum)
 {
     // The bf16 instances' cp.async rings, then (after the key loop) the warps' softmax states.
     constexpr int RING_BYTES = CONTIGUOUS && sizeof(T) == 2 ? DECODE_WARPS * DECODE_STAGES * 2 * DECODE_TILE * LANE_DIMS * 32 * 2 : 0;
@@ -361,33 +338,16 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
         for (int i = 0; i < LANE_DIMS; i++) shared_acc[warp][g][CONTIGUOUS ? lane * LANE_DIMS + i : lane + 32 * i] = acc[g][i];
     }
     __syncthreads();
-    long first_part = ((long)n * q_heads + kv_head * group) * splits;
-    write_split_partials<G, LANE_DIMS * 32>(shared_m, shared_l, shared_acc, group, dim, first_part + split,
+    write_split_partials<G, LANE_DIMS * 32>(shared_m, shared_l, shared_acc, group, dim, ((long)n * q_heads + kv_head * group) * splits + split,
                                            splits, part_out, part_max, part_sum);
-    // The last of the sequence's splits to finish merges them (the threadFenceReduction
-    // pattern): each block's partials are visible before its arrival is counted, and the last
-    // block resets the count for the next step.
-    int* merges = (int*)shared_bytes;   // free again once every thread has written its partials
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int* count = arrivals + (long)n * kv_heads + kv_head;
-        *merges = atomicAdd(count, 1) == used - 1;
-        if (*merges) *count = 0;
-    }
-    __syncthreads();
-    if (!*merges) return;
-    __threadfence();
-    for (int h = 0; h < group; h++)
-        merge_splits(part_out, part_max, part_sum, first_part + (long)h * splits, used, dim, out + ((long)t * q_heads + kv_head * group + h) * dim);
 }
 
 #define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS) \
 extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
     const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
-    int block_size, float scale, int window, int min_chunk, float* part_out, float* part_max, float* part_sum, int* arrivals, TYPE* out) { \
+    int block_size, float scale, int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
     paged_decode<TYPE, G, LANE_DIMS, CONTIGUOUS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
-                                      block_size, scale, window, min_chunk, part_out, part_max, part_sum, arrivals, out); \
+                                      block_size, scale, window, min_chunk, part_out, part_max, part_sum); \
 }
 DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS, false)
 DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS, false)
@@ -400,3 +360,32 @@ DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true)
 DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true)
 DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true)
 
+// Merges the splits a sequence used: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
+// grid (N, Hq), threads over D.
+template <typename T> __device__ void combine(const float* part_out, const float* part_max, const float* part_sum,
+                                              const int* rows, const int* token_positions, int window, int min_chunk,
+                                              T* out, int q_heads, int dim, int splits) {
+    begin_after_previous_kernel();
+    int n = blockIdx.x, h = blockIdx.y;
+    int position = token_positions[rows[n]];
+    int keys = position + 1 - (window > 0 ? max(0, position - window + 1) : 0);
+    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
+    long base = ((long)n * q_heads + h) * splits;
+    float total_m = NEG_INF;
+    for (int s = 0; s < used; s++) total_m = fmaxf(total_m, part_max[base + s]);
+    float total_l = 0.f;
+    for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) total_l += part_sum[base + s] * __expf(part_max[base + s] - total_m);
+    T* o = out + ((long)rows[n] * q_heads + h) * dim;
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+        float sum = 0.f;
+        for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) sum += part_out[(base + s) * dim + d] * __expf(part_max[base + s] - total_m);
+        store_float(o, d, sum / total_l);
+    }
+}
+#define COMBINE_INSTANCE(NAME, TYPE) \
+extern "C" __global__ void NAME(const float* po, const float* pm, const float* ps, const int* rows, const int* positions, int window, \
+                                int min_chunk, TYPE* out, int q_heads, int dim, int splits) { \
+    combine(po, pm, ps, rows, positions, window, min_chunk, out, q_heads, dim, splits); \
+}
+COMBINE_INSTANCE(decode_combine_bf16, bf16)
+COMBINE_INSTANCE(decode_combine_f32, float)
