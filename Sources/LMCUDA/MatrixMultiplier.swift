@@ -3,13 +3,11 @@ import Synchronization
 
 /// out[T, N] = x[T, K] · W[N, K]ᵀ through cuBLASLt: bf16 operands, fp32 accumulation, bf16 or
 /// f32 output. cuBLASLt is column-major, so this is Dᵀ[N, T] = op_T(W as K×N) · (x as K×T).
-/// Descriptors and the chosen algorithm are cached per (T, N, K, output dtype). A T that decode
-/// batches are padded to (1, 2, 4 and multiples of 8 up to 256) gets the fastest of up to 16
-/// candidates, timed on the real operands the first time the shape comes (a few ms, once: the
-/// decode step that first meets a batch size runs eagerly); other T take the heuristic's first,
-/// since a prefill or mixed step's token count is rarely seen twice. On an H200 at T = 64 tuning
-/// took gate/up from 87% to 92% of the copy rate, down 75 -> 79%, the lm head 87 -> 96%
-/// (`bench linear`). `PEREGRINE_CUDA_GEMM_AUTOTUNE=0` never tunes, `=1` tunes every T up to 256.
+/// Descriptors and the heuristic's first algorithm are cached per (T, N, K, output dtype).
+/// With `PEREGRINE_CUDA_GEMM_AUTOTUNE=1` a T of up to 256 instead gets the fastest of up to 16
+/// candidates, timed on the real operands when the shape first comes. Off by default: on an H200
+/// it saved 2-10% of a T = 64 GEMM in isolation, but timing (a synchronize per shape) inside
+/// serving, where every new batch size is a new shape, cost more than it won (`bench linear`).
 final class MatrixMultiplier: @unchecked Sendable {
     struct Plan: @unchecked Sendable {   // cuBLASLt descriptors, never mutated after creation
         let description, a, b, d: OpaquePointer?
@@ -21,8 +19,8 @@ final class MatrixMultiplier: @unchecked Sendable {
     let device: CUDADevice
     let handle: OpaquePointer?
     let workspace: CUDABuffer
-    /// Which token counts get their candidates timed.
-    let tunes: @Sendable (Int) -> Bool
+    /// Candidates are timed for T up to this: 256 with `PEREGRINE_CUDA_GEMM_AUTOTUNE=1`, else 0.
+    let autotuneMaxTokens: Int
     private let timer: EventTimer
     private let plans = Mutex<[Key: Plan]>([:])
 
@@ -33,11 +31,7 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtCreate(&handle), "cublasLtCreate")
         self.handle = handle
         workspace = try CUDABuffer(device: device, byteCount: 32 << 20)
-        switch device.environment["PEREGRINE_CUDA_GEMM_AUTOTUNE"] {
-        case "0": tunes = { _ in false }
-        case "1": tunes = { $0 <= 256 }
-        default: tunes = { $0 <= 256 && StepReplayKey.decodeBucket($0) == $0 }
-        }
+        autotuneMaxTokens = device.environment["PEREGRINE_CUDA_GEMM_AUTOTUNE"] == "1" ? 256 : 0
         timer = try EventTimer(device: device)
     }
 
@@ -73,7 +67,7 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
         var limit = UInt64(workspace.byteCount)
         try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLt.maxWorkspaceBytes, &limit, 8), "cublasLtMatmulPreferenceSetAttribute")
-        let tune = tunes(key.t) && !streamIsCapturing()
+        let tune = key.t <= autotuneMaxTokens && !streamIsCapturing()
         let requested = tune ? 16 : 1
         var results = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes * requested)
         var found: Int32 = 0

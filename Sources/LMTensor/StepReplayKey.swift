@@ -14,18 +14,3 @@ public struct StepReplayKey: Hashable, Sendable {
         self.logitRows = logitRows
     }
 }
-
-extension StepReplayKey {
-    /// The size a decode batch of `tokens` rows is padded to (1, 2, 4, then multiples of 8 up to
-    /// 512); nil past the largest. Models pad to it so few recordings serve every batch size, and
-    /// a backend may spend more on planning these sizes, since each comes again and again.
-    public static func decodeBucket(_ tokens: Int) -> Int? {
-        switch tokens {
-        case ...0: nil
-        case 1, 2: tokens
-        case 3, 4: 4
-        case ...512: (tokens + 7) / 8 * 8
-        default: nil
-        }
-    }
-}

@@ -8,11 +8,10 @@ struct BenchLinearCommand: ParsableCommand {
         commandName: "linear",
         abstract: "Speed of the CUDA linear layers at Llama-3-8B's shapes and decode batch sizes against the measured copy ceiling.",
         discussion: """
-            Each row is one x[T, K] · W[N, K]ᵀ in bf16 as the models run it (our GEMV for one token, cuBLASLt \
-            beyond: the fastest of its candidates at decode batch sizes, the heuristic's first otherwise), weights \
-            rotated over 1 GiB of copies so they stream from memory. GB/s counts the weight bytes. \
-            PEREGRINE_CUDA_GEMM_AUTOTUNE=0 always takes the heuristic's first, =1 tunes every T up to 256; \
-            PEREGRINE_CUDA_GEMV=0 runs cuBLASLt for every size.
+            Each row is one x[T, K] · W[N, K]ᵀ in bf16 as the models run it (our GEMV up to 8 tokens, cuBLASLt's \
+            heuristic choice beyond), weights rotated over 1 GiB of copies so they stream from memory. GB/s \
+            counts the weight bytes. PEREGRINE_CUDA_GEMM_AUTOTUNE=1 times cuBLASLt's candidates per shape \
+            instead; PEREGRINE_CUDA_GEMV=0 runs cuBLASLt for every size.
             """)
 
     @Option(help: "Token counts (rows of x), comma-separated.")

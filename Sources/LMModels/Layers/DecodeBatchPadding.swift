@@ -9,7 +9,15 @@ import LMTensor
 /// computed independently of the others, so the real rows' results do not change.
 extension ForwardBatch {
     /// The size a decode batch of `tokens` rows is padded to; nil past the largest.
-    static func decodeBucket(_ tokens: Int) -> Int? { StepReplayKey.decodeBucket(tokens) }
+    static func decodeBucket(_ tokens: Int) -> Int? {
+        switch tokens {
+        case ...0: nil
+        case 1, 2: tokens
+        case 3, 4: 4
+        case ...512: (tokens + 7) / 8 * 8
+        default: nil
+        }
+    }
 
     /// This batch with padding rows up to its bucket, when every sequence decodes one token;
     /// otherwise unchanged. The padding rows' logits follow the real ones'.
