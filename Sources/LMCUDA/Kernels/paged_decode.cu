@@ -342,8 +342,14 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
                                            splits, part_out, part_max, part_sum);
 }
 
+// DECODE_MIN_BLOCKS=N: registers bounded for N blocks per multiprocessor (occupancy experiments).
+#ifdef DECODE_MIN_BLOCKS
+#define DECODE_BOUNDS __launch_bounds__(DECODE_WARPS * 32, DECODE_MIN_BLOCKS)
+#else
+#define DECODE_BOUNDS
+#endif
 #define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS) \
-extern "C" __global__ void NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
+extern "C" __global__ void DECODE_BOUNDS NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
     const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
     int block_size, float scale, int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
     paged_decode<TYPE, G, LANE_DIMS, CONTIGUOUS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
