@@ -60,6 +60,11 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         let decode = KernelSource.pagedDecode.functions
         #expect(decode.contains("paged_decode_bf16") && decode.contains("paged_decode_bf16_g4_d4") && decode.contains("decode_combine_bf16"))
         #expect(!decode.contains("NAME"))
+        for source in KernelSource.all {
+            for function in source.functions {
+                #expect(function.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, "\(source.name): \(function)")
+            }
+        }
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
         #expect(KernelSource.gemv.functions.sorted() == ["gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",
                                                          "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8",

@@ -17,7 +17,8 @@ struct KernelSource: Sendable {
             else { return nil }
             return line[open.upperBound...].split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
-        functions = declared.filter { $0 != "NAME" } + stamped
+        // A macro's own declaration (`void NAME(`, `void BOUNDS NAME(`) names no kernel.
+        functions = declared.filter { !$0.contains("NAME") } + stamped
     }
 
     var fullSource: String { String(decoding: PackageResources.common_cuh, as: UTF8.self) + "\n" + source }
