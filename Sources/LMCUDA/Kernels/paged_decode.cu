@@ -13,9 +13,10 @@
 #define GENERIC_G 8
 #define GENERIC_LANE_DIMS 8
 // Shared-memory stages per warp in the bf16 instances' key pipeline (1 or more). On an H200 at 64
-// sequences of ~1,100 tokens: 3 stages 7,599 tok/s, 2 7,585, tiles loaded into registers 6,952.
+// sequences of ~1,100 tokens: 3 stages 7,599 tok/s, 2 7,585, tiles loaded into registers 6,952
+// (before the occupancy bound below, under which 2 stages win: 32 KB a block, 5 blocks fit).
 #ifndef DECODE_STAGES
-#define DECODE_STAGES 3
+#define DECODE_STAGES 2
 #endif
 
 // G query heads per KV head and LANE_DIMS = ceil(D / 32) are compile-time in the common
@@ -342,29 +343,31 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
                                            splits, part_out, part_max, part_sum);
 }
 
-// DECODE_MIN_BLOCKS=N: registers bounded for N blocks per multiprocessor (occupancy experiments).
-#ifdef DECODE_MIN_BLOCKS
-#define DECODE_BOUNDS __launch_bounds__(DECODE_WARPS * 32, DECODE_MIN_BLOCKS)
-#else
-#define DECODE_BOUNDS
+// The specialized instances keep registers for DECODE_MIN_BLOCKS blocks per multiprocessor. On an
+// H200 at 64 sequences of ~1,100 tokens (G 4, D 128): 2 stages and 5 blocks 7,787/7,931 full-width
+// tok/s, 3 stages unbounded (108 registers, 4 blocks) 7,753/7,728, 2 stages and 6 blocks 7,453/7,612.
+// G 8 would spill under the bound and the generic instances are not the hot path: they go unbounded.
+#ifndef DECODE_MIN_BLOCKS
+#define DECODE_MIN_BLOCKS 5
 #endif
-#define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS) \
-extern "C" __global__ void DECODE_BOUNDS NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
+#define OCCUPANCY_BOUND __launch_bounds__(DECODE_WARPS * 32, DECODE_MIN_BLOCKS)
+#define DECODE_INSTANCE(NAME, TYPE, G, LANE_DIMS, CONTIGUOUS, BOUND) \
+extern "C" __global__ void BOUND NAME(const TYPE* q, const TYPE* kc, const TYPE* vc, const int* rows, \
     const int* positions, const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, \
     int block_size, float scale, int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
     paged_decode<TYPE, G, LANE_DIMS, CONTIGUOUS>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, dim, \
                                       block_size, scale, window, min_chunk, part_out, part_max, part_sum); \
 }
-DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS, false)
-DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS, false)
-DECODE_INSTANCE(paged_decode_bf16_g1_d4, bf16, 1, 4, true)
-DECODE_INSTANCE(paged_decode_bf16_g2_d4, bf16, 2, 4, true)
-DECODE_INSTANCE(paged_decode_bf16_g4_d4, bf16, 4, 4, true)
-DECODE_INSTANCE(paged_decode_bf16_g8_d4, bf16, 8, 4, true)
-DECODE_INSTANCE(paged_decode_bf16_g3_d2, bf16, 3, 2, true)
-DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true)
-DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true)
-DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true)
+DECODE_INSTANCE(paged_decode_bf16, bf16, GENERIC_G, GENERIC_LANE_DIMS, false, )
+DECODE_INSTANCE(paged_decode_f32, float, GENERIC_G, GENERIC_LANE_DIMS, false, )
+DECODE_INSTANCE(paged_decode_bf16_g1_d4, bf16, 1, 4, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g2_d4, bf16, 2, 4, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g4_d4, bf16, 4, 4, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g8_d4, bf16, 8, 4, true, )
+DECODE_INSTANCE(paged_decode_bf16_g3_d2, bf16, 3, 2, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true, OCCUPANCY_BOUND)
+DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true, OCCUPANCY_BOUND)
 
 // Merges the splits a sequence used: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
 // grid (N, Hq), threads over D.
