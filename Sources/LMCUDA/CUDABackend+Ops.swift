@@ -48,12 +48,21 @@ extension CUDABackend {
         }
     }
 
-    /// Past the GEMV's tokens, with gate and up packed and unbiased (unless
-    /// `PEREGRINE_CUDA_PACKED_GATED=0`): one GEMM into
-    /// [T, 2F] and the activation reading both halves of it, with no column copies. Otherwise the
-    /// two projections, then the activation.
+    /// With gate and up packed and unbiased: for the GEMV's tokens one launch computing both rows
+    /// of each output and the activation (gemv_gated; off: `PEREGRINE_CUDA_GEMV_GATED=0`); past
+    /// them one GEMM into [T, 2F] and the activation reading both halves of it, with no column
+    /// copies (off: `PEREGRINE_CUDA_PACKED_GATED=0`). Otherwise the two projections, then the activation.
     public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], width = gate.weight.shape[0]
+        if gemvGated, gate.bias == nil, up.bias == nil, out.dtype == .bf16, usesGEMV(tokens: tokens, columns: columns),
+           let packed = packedMatrix([gate.weight, up.weight]) {
+            let blocks = max(1, min((width + 7) / 8, device.multiprocessors * 16))
+            launch(.gemv, "gemv_gated", grid: (blocks, 1, 1), block: 256, label: "gemv gated T\(tokens) N\(2 * width) K\(columns)") { a in
+                a.add(x.address); a.add(packed.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1))
+                a.add(Int32(tokens)); a.add(Int32(width)); a.add(Int32(columns))
+            }
+            return
+        }
         if packedGatedLinear, gate.bias == nil, up.bias == nil, out.dtype == .bf16, !usesGEMV(tokens: tokens, columns: columns),
            tokens <= 512, let packed = packedMatrix([gate.weight, up.weight]) {
             let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, 2 * width), dtype: .bf16) }

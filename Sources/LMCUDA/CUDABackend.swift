@@ -41,6 +41,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// (`PEREGRINE_CUDA_PACKED_GATED=0` turns it off): on an H200 at 64 sequences 7,653 vs 7,599 tok/s
     /// full-width, 16 sequences 2,687 vs 2,642.
     let packedGatedLinear: Bool
+    /// An MLP's gated input for one token in one GEMV launch with the activation
+    /// (`PEREGRINE_CUDA_GEMV_GATED=0` turns it off).
+    let gemvGated: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
@@ -55,6 +58,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
         gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
+        gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"

@@ -67,7 +67,7 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         }
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
         #expect(KernelSource.gemv.functions.sorted() == ["gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",
-                                                         "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8",
+                                                         "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8", "gemv_gated",
                                                          "gemv_packed_s1", "gemv_packed_s2", "gemv_packed_s4", "gemv_packed_s8"])
         #expect(KernelSource.sample.functions == ["sample_rows"])
         #expect(KernelSource.rmsNorm.functions.contains("add_rms_norm_bf16"))

@@ -23,6 +23,18 @@ template <typename T> __device__ __forceinline__ void store_float(T* p, long i, 
 template <> __device__ __forceinline__ void store_float<float>(float* p, long i, float v) { p[i] = v; }
 template <> __device__ __forceinline__ void store_float<bf16>(bf16* p, long i, float v) { p[i] = float_to_bf16(v); }
 
+// act(g) * u; activation 0: silu, 1: gelu (tanh approximation).
+__device__ __forceinline__ float gated_value(float g, float u, int activation) {
+    float a;
+    if (activation == 0) {
+        a = g / (1.f + expf(-g));
+    } else {
+        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+        a = 0.5f * g * (1.f + tanhf(inner));
+    }
+    return a * u;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
     for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
     return v;

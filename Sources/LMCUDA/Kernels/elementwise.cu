@@ -17,18 +17,6 @@ template <typename T> __device__ void scale(const T* x, T* out, float factor, lo
 extern "C" __global__ void scale_bf16(const bf16* x, bf16* out, float factor, long n) { scale(x, out, factor, n); }
 extern "C" __global__ void scale_f32(const float* x, float* out, float factor, long n) { scale(x, out, factor, n); }
 
-// act(g) * u; activation 0: silu, 1: gelu (tanh approximation).
-__device__ __forceinline__ float gated_value(float g, float u, int activation) {
-    float a;
-    if (activation == 0) {
-        a = g / (1.f + expf(-g));
-    } else {
-        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
-        a = 0.5f * g * (1.f + tanhf(inner));
-    }
-    return a * u;
-}
-
 template <typename T> __device__ void gated(const T* gate, const T* up, T* out, int activation, long n) {
     begin_after_previous_kernel();
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)

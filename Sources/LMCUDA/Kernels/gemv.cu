@@ -122,3 +122,44 @@ GEMV_PACKED_INSTANCE(gemv_packed_s1, 1)
 GEMV_PACKED_INSTANCE(gemv_packed_s2, 2)
 GEMV_PACKED_INSTANCE(gemv_packed_s4, 4)
 GEMV_PACKED_INSTANCE(gemv_packed_s8, 8)
+
+// An MLP's gated input for a few tokens from its packed gate/up matrix W [2F, K]:
+// out[t, i] = act(x[t] · W[i]) * (x[t] · W[F + i]), each dot rounded to bf16 first as the gate
+// and up outputs of the unfused path are, so both paths agree bit for bit. One warp per i (its
+// two rows' loads in flight together), grid-stride; no activation launch, no gate/up outputs.
+//   x [T, K] bf16, out [T, F] bf16; 256 threads.
+extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __restrict__ weight, bf16* out, int activation,
+                                      int tokens, int width, int columns) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int vectors = columns / 8;
+    const uint4* x4 = (const uint4*)x;
+    begin_after_previous_kernel();
+    for (int i = blockIdx.x * GEMV_WARPS + warp; i < width; i += gridDim.x * GEMV_WARPS) {
+        float gate[GEMV_MAX_T], up[GEMV_MAX_T];
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) gate[t] = up[t] = 0.f;
+        const uint4* g4 = (const uint4*)(weight + (long)i * columns);
+        const uint4* u4 = (const uint4*)(weight + (long)(width + i) * columns);
+        int v = lane;
+        for (; v + 32 * (GEMV_LOADS - 1) < vectors; v += 32 * GEMV_LOADS) {
+            uint4 g[GEMV_LOADS], u[GEMV_LOADS];
+            #pragma unroll
+            for (int k = 0; k < GEMV_LOADS; k++) { g[k] = g4[v + 32 * k]; u[k] = u4[v + 32 * k]; }
+            #pragma unroll
+            for (int k = 0; k < GEMV_LOADS; k++) {
+                gemv_fma(g[k], x4, v + 32 * k, vectors, tokens, gate);
+                gemv_fma(u[k], x4, v + 32 * k, vectors, tokens, up);
+            }
+        }
+        for (; v < vectors; v += 32) {
+            gemv_fma(g4[v], x4, v, vectors, tokens, gate);
+            gemv_fma(u4[v], x4, v, vectors, tokens, up);
+        }
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) {
+            if (t >= tokens) break;
+            float g = bf16_to_float(float_to_bf16(warp_sum(gate[t]))), u = bf16_to_float(float_to_bf16(warp_sum(up[t])));
+            if (lane == 0) out[(long)t * width + i] = float_to_bf16(gated_value(g, u, activation));
+        }
+    }
+}
