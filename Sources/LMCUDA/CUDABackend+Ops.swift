@@ -297,8 +297,16 @@ extension CUDABackend {
             }
         }
         if inputs.tileCount > 0 {
-            let shared = (2 * 32 * (dim + 4) + 32 * dim + 32 * 32) * 4
             let tiles = inputs.tensor("tiles", count: 2 * inputs.tileCount).address
+            if tensorCorePrefill, query.dtype == .bf16, cache.key.dtype == .bf16, dim == 64 || dim == 128 {
+                launch(.pagedPrefillMMA, "paged_prefill_mma_d\(dim)", grid: (inputs.tileCount, qHeads, 1), block: 64) { a in
+                    a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(out.address); a.add(tiles)
+                    a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
+                    a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
+                }
+                return
+            }
+            let shared = (2 * 32 * (dim + 4) + 32 * dim + 32 * 32) * 4
             let specialized = "paged_prefill_\(type)_d\(dim)"
             let prefillKernel = KernelSource.pagedPrefill.functions.contains(specialized) ? specialized : "paged_prefill_" + type
             launch(.pagedPrefill, prefillKernel, grid: (inputs.tileCount, qHeads, 1), block: 128, sharedBytes: shared) { a in

@@ -44,6 +44,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// An MLP's gated input for one token in one GEMV launch with the activation
     /// (`PEREGRINE_CUDA_GEMV_GATED=0` turns it off).
     let gemvGated: Bool
+    /// Prefill attention on tensor cores (paged_prefill_mma.cu) for bf16 heads of 64 or 128 dims
+    /// on sm_80 and later, under `PEREGRINE_CUDA_MMA_PREFILL=1`: written and checked against a
+    /// lane-level emulation of its fragments, not yet run on a GPU.
+    let tensorCorePrefill: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
@@ -59,6 +63,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
+        tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] == "1" && device.computeCapability.major >= 8
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"

@@ -135,27 +135,6 @@ template <int G, int DS> __device__ __forceinline__ void write_split_partials(
     }
 }
 
-// Copies 16 bytes from global to shared memory without passing through registers (sm_80 and
-// later; older GPUs copy through registers). A warp's copies since its last commit form a group;
-// wait_async_copies<N> returns once at most N of its groups are still in flight.
-__device__ __forceinline__ void copy_async_16(void* shared, const void* global) {
-#if __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"((u32)__cvta_generic_to_shared(shared)), "l"(global) : "memory");
-#else
-    *(uint4*)shared = *(const uint4*)global;
-#endif
-}
-__device__ __forceinline__ void commit_async_copies() {
-#if __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-template <int PENDING> __device__ __forceinline__ void wait_async_copies() {
-#if __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.wait_group %0;" :: "n"(PENDING) : "memory");
-#endif
-}
-
 // Starts copying a tile's 8 keys and 8 values (keys past end - 1 repeat it) into a warp's ring
 // stage [16 rows][D] bf16: keys in rows 0-7, values in rows 8-15. Lanes take 16-byte chunks,
 // D / 8 of them per row, each lane one key's key and value chunk per pass.

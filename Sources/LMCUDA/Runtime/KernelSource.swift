@@ -30,6 +30,7 @@ struct KernelSource: Sendable {
     static let writeKV = KernelSource(name: "write_kv", bytes: PackageResources.write_kv_cu)
     static let pagedDecode = KernelSource(name: "paged_decode", bytes: PackageResources.paged_decode_cu)
     static let pagedPrefill = KernelSource(name: "paged_prefill", bytes: PackageResources.paged_prefill_cu)
+    static let pagedPrefillMMA = KernelSource(name: "paged_prefill_mma", bytes: PackageResources.paged_prefill_mma_cu)
     static let argmax = KernelSource(name: "argmax", bytes: PackageResources.argmax_cu)
     static let gemv = KernelSource(name: "gemv", bytes: PackageResources.gemv_cu)
     static let bias = KernelSource(name: "bias", bytes: PackageResources.bias_cu)
@@ -40,7 +41,7 @@ struct KernelSource: Sendable {
     static let ropeWriteKV = KernelSource(name: "rope_write_kv", bytes: PackageResources.rope_write_kv_cu)
     static let expertRows = KernelSource(name: "expert_rows", bytes: PackageResources.expert_rows_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows]
 }
 
 import Foundation
