@@ -224,7 +224,8 @@ extension CUDABackend {
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
         guard fusedRopeWriteKV, !usesGEMV(tokens: tokens, columns: x.shape[1]), tokens <= 512, projections.count == 3,
-              query.dtype == .bf16, cache.key.dtype == .bf16, let packed = packedMatrix(projections.map(\.weight)) else {
+              query.dtype == .bf16, cache.key.dtype == .bf16, projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }),
+              let packed = packedMatrix(projections.map(\.weight)) else {
             linear(x, projections: projections, outs: [query.reshaped(tokens, qHeads * dim), key.reshaped(tokens, kvHeads * dim),
                                                        value.reshaped(tokens, kvHeads * dim)])
             return ropeWriteKV(query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
