@@ -54,12 +54,6 @@ extension CPUBackend {
         }
     }
 
-    /// The two projections, then the activation (the reference for fused versions).
-    public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
-        linear(x, projections: [gate, up], outs: [out, scratch])
-        gatedActivation(activation, gate: out, up: scratch, out: out)
-    }
-
     /// out = x * factor.
     public func scale(_ x: Tensor, by factor: Float, out: Tensor) {
         precondition(x.elementCount == out.elementCount, "scale: \(x.shape) -> \(out.shape)")

@@ -72,8 +72,7 @@ extension CUDABackend {
             }
             return
         }
-        linear(x, projections: [gate, up], outs: [out, scratch])
-        gatedActivation(activation, gate: out, up: scratch, out: out)
+        composedGatedLinear(x, gate: gate, up: up, activation: activation, out: out, scratch: scratch)
     }
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
@@ -226,9 +225,8 @@ extension CUDABackend {
         guard fusedRopeWriteKV, !usesGEMV(tokens: tokens, columns: x.shape[1]), tokens <= 512, projections.count == 3,
               query.dtype == .bf16, cache.key.dtype == .bf16, projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }),
               let packed = packedMatrix(projections.map(\.weight)) else {
-            linear(x, projections: projections, outs: [query.reshaped(tokens, qHeads * dim), key.reshaped(tokens, kvHeads * dim),
-                                                       value.reshaped(tokens, kvHeads * dim)])
-            return ropeWriteKV(query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+            return composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
+                                              rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
         }
         let width = packed.shape[0]
         let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, width), dtype: .bf16) }

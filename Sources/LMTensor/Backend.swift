@@ -184,9 +184,27 @@ extension Backend {
         writeKV(key: key, value: value, cache: cache, batch: batch)
     }
 
+    /// The reference: the two projections, then the activation.
+    public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
+        composedGatedLinear(x, gate: gate, up: up, activation: activation, out: out, scratch: scratch)
+    }
+
+    /// `gatedLinear` as its parts, for a backend whose fused path does not apply.
+    public func composedGatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
+        linear(x, projections: [gate, up], outs: [out, scratch])
+        gatedActivation(activation, gate: out, up: scratch, out: out)
+    }
+
     /// The reference: the projections, then the rotations and the cache write.
     public func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
+                                   rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// `projectRopeWriteKV` as its parts, for a backend whose fused path does not apply.
+    public func composedProjectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor,
+                                           sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         let t = x.shape[0]
         linear(x, projections: projections, outs: [query.reshaped(t, query.elementCount / max(t, 1)), key.reshaped(t, key.elementCount / max(t, 1)),
                                                    value.reshaped(t, value.elementCount / max(t, 1))])
