@@ -45,8 +45,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// (`PEREGRINE_CUDA_GEMV_GATED=0` turns it off).
     let gemvGated: Bool
     /// Prefill attention on tensor cores (paged_prefill_mma.cu) for bf16 heads of 64 or 128 dims
-    /// on sm_80 and later, under `PEREGRINE_CUDA_MMA_PREFILL=1`: written and checked against a
-    /// lane-level emulation of its fragments, not yet run on a GPU.
+    /// on sm_80 and later (`PEREGRINE_CUDA_MMA_PREFILL=0`: the CUDA-core kernel): on an H200 a
+    /// 512-token prompt of Llama-3-8B's shapes 37,594 vs 27,146 tok/s, 2,048 tokens 34,369 vs 17,892.
     let tensorCorePrefill: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
@@ -63,7 +63,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
-        tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] == "1" && device.computeCapability.major >= 8
+        tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"

@@ -86,7 +86,7 @@ if [ "${BENCH:-0}" = "1" ]; then
         | tee "$out/bench-engine-sampled.txt" | tail -4
 fi
 
-# EXPERIMENT="PEREGRINE_CUDA_MMA_PREFILL=1" (any settings): the op
+# EXPERIMENT="PEREGRINE_CUDA_MMA_PREFILL=0" (any settings): the op
 # checks, greedy agreement, batch-1/prefill and the 1- and 64-sequence engine runs under them.
 if [ -n "${EXPERIMENT:-}" ]; then
     echo "== experiment: $EXPERIMENT"
