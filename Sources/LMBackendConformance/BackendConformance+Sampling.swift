@@ -71,6 +71,39 @@ extension BackendConformance {
                                  relativeError: Double(differing) / Double(values.count), bound: 0, poisoned: 0)
     }
 
+    /// The overlapped step's path: argmax into a device tensor, its download started, then (before
+    /// waiting) some of the tokens copied into a next step's ids on the device and the logits
+    /// overwritten by a second argmax. The download must hold the first argmax and the ids the
+    /// copied tokens, the other ids untouched. The error reported is the count of wrong values.
+    mutating func deferredTokens(rows: Int, vocab: Int, nextTokens: Int) throws -> ConformanceResult {
+        let first = random.values(rows * vocab, scale: 4), second = random.values(rows * vocab, scale: 4)
+        let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
+        let samples = try candidate.allocate(Shape(rows), dtype: .i32), later = try candidate.allocate(Shape(rows), dtype: .i32)
+        let ids = try candidate.allocate(Shape(nextTokens), dtype: .i32)
+        let placeholders = (0..<nextTokens).map { Int32(-1 - $0) }
+        candidate.upload(first, to: logits)
+        candidate.argmax(logits, into: samples)
+        let pending = candidate.startDownload(samples)
+        // Every other sampled row feeds one of the next step's ids, in reverse order.
+        let indices = stride(from: 0, to: rows, by: 2).map(Int32.init).prefix(nextTokens)
+        let targets = indices.indices.map { Int32(nextTokens - 1 - $0) }
+        candidate.upload(placeholders, to: ids)
+        candidate.copyTokens(samples, indices: Array(indices), into: ids, rows: targets)
+        candidate.upload(second, to: logits)
+        candidate.argmax(logits, into: later)
+        let drawn = pending.wait(), fed = candidate.download(ids).map { Int32($0) }, redrawn = candidate.download(later).map { Int32($0) }
+        func argmaxes(_ values: [Float]) -> [Int32] {
+            values.withUnsafeBufferPointer { all in (0..<rows).map { SamplingRow.argmax(UnsafeBufferPointer(rebasing: all[($0 * vocab)..<(($0 + 1) * vocab)])) } }
+        }
+        let expected = argmaxes(first)
+        var expectedIDs = placeholders
+        for (index, target) in zip(indices, targets) { expectedIDs[Int(target)] = expected[Int(index)] }
+        let wrong = zip(drawn, expected).filter { $0 != $1 }.count + zip(fed, expectedIDs).filter { $0 != $1 }.count
+            + zip(redrawn, argmaxes(second)).filter { $0 != $1 }.count
+        return ConformanceResult(op: "argmax into, startDownload, copyTokens", shape: "[\(rows), \(vocab)] -> \(nextTokens) ids",
+                                 relativeError: Double(wrong), bound: 0, poisoned: 0)
+    }
+
     private static func accepts(_ token: Int, _ row: SamplingRow, _ logits: UnsafeBufferPointer<Float>) -> Bool {
         guard token >= 0, token < logits.count else { return false }
         guard let kept = row.keptWeights(logits) else { return Int32(token) == SamplingRow.argmax(logits) }

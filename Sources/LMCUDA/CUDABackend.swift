@@ -50,6 +50,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let tensorCorePrefill: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
+    /// A step's inputs go to the device through page-locked memory, so queuing them never waits.
+    let uploads: UploadStaging
+    /// Sampled tokens come back through page-locked memory (`startDownload`).
+    let readbacks: TokenReadbacks
     /// Decode steps recorded as CUDA graphs; nil when every op runs eagerly (asked for, or profiling).
     let stepGraphs: StepGraphs?
 
@@ -72,7 +76,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         // The profiler times each op alone, which a replayed graph cannot do.
         stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
         matmul = try MatrixMultiplier(device: device)
-        stepBuffers = StepBuffers(device: device)
+        uploads = UploadStaging(device: device)
+        readbacks = TokenReadbacks(device: device)
+        stepBuffers = StepBuffers(device: device, uploads: uploads)
         // Compile (or load from the cache) every kernel now, not inside the first request.
         for module in KernelSource.all { _ = try device.function(module.functions[0], module: module) }
     }
@@ -169,13 +175,33 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     public func argmax(_ x: Tensor) -> [Int32] {
+        let out = must { () throws(CUDAError) in try stepBuffers.scratchIndices(count: x.shape[0]) }
+        argmax(x, into: out)
+        return startDownload(out).wait()
+    }
+
+    public func argmax(_ x: Tensor, into out: Tensor) {
         let rows = x.shape[0], columns = x.shape[1]
-        precondition(x.dtype == .f32, "argmax of \(x.dtype) logits")
-        let out = must { () throws(CUDAError) in try stepBuffers.scratchIndices(count: rows) }
+        precondition(x.dtype == .f32 && out.dtype == .i32 && out.elementCount == rows, "argmax of \(x.shape) \(x.dtype) logits into \(out.shape) \(out.dtype)")
         launch(.argmax, "argmax_f32", grid: (rows, 1, 1), block: 1024) { a in
             a.add(x.address); a.add(out.address); a.add(Int32(columns))
         }
-        return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
+    }
+
+    public func startDownload(_ tensor: Tensor) -> PendingTokens {
+        precondition(tensor.dtype == .i32, "startDownload of a \(tensor.dtype) tensor")
+        return must { () throws(CUDAError) in try readbacks.start(tensor) }
+    }
+
+    public func copyTokens(_ source: Tensor, indices: [Int32], into tokens: Tensor, rows: [Int32]) {
+        precondition(source.dtype == .i32 && tokens.dtype == .i32 && indices.count == rows.count, "copyTokens of \(indices.count) indices, \(rows.count) rows")
+        guard !indices.isEmpty else { return }
+        precondition(zip(indices, rows).allSatisfy { $0 >= 0 && Int($0) < source.elementCount && $1 >= 0 && Int($1) < tokens.elementCount },
+                     "copyTokens out of bounds")   // the kernel trusts them
+        let pairs = must { () throws(CUDAError) in try stepBuffers.upload(ints: zip(indices, rows).flatMap { [$0, $1] }, "tokenPairs") }
+        launch(.copyTokens, "copy_tokens", grid: (1, 1, 1), block: 256) { a in
+            a.add(source.address); a.add(pairs); a.add(tokens.address); a.add(Int32(indices.count))
+        }
     }
 
     // MARK: Steps
@@ -196,19 +222,24 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public var samplesOnDevice: Bool { true }
 
     public func sample(_ logits: Tensor, rows: [SamplingRow]) -> [Int32] {
+        let out = must { () throws(CUDAError) in try stepBuffers.scratchIndices(count: logits.shape[0]) }
+        sample(logits, rows: rows, into: out)
+        return startDownload(out).wait()
+    }
+
+    public func sample(_ logits: Tensor, rows: [SamplingRow], into out: Tensor) {
         let count = logits.shape[0], vocab = logits.shape[1]
-        precondition(logits.dtype == .f32 && rows.count == count, "sampling \(rows.count) rows of \(logits.shape) \(logits.dtype) logits")
+        precondition(logits.dtype == .f32 && rows.count == count && out.dtype == .i32 && out.elementCount == count,
+                     "sampling \(rows.count) rows of \(logits.shape) \(logits.dtype) logits into \(out.shape) \(out.dtype)")
         // A whole batch of greedy rows needs no scratch.
-        if rows.allSatisfy({ $0.temperature == 0 || $0.topK == 1 }) { return argmax(logits) }
+        if rows.allSatisfy({ $0.temperature == 0 || $0.topK == 1 }) { return argmax(logits, into: out) }
         let parameters = rows.flatMap { [$0.temperature, Float($0.topK), $0.topP, $0.minP, Float($0.uniform)] }
-        let (params, scratch, out) = must { () throws(CUDAError) in
-            (try stepBuffers.upload(floats: parameters, "sampleParameters"), try stepBuffers.scratch("sampleScratch", bytes: count * vocab * 4, recorded: false),
-             try stepBuffers.scratchIndices(count: count))
+        let (params, scratch) = must { () throws(CUDAError) in
+            (try stepBuffers.upload(floats: parameters, "sampleParameters"), try stepBuffers.scratch("sampleScratch", bytes: count * vocab * 4, recorded: false))
         }
         launch(.sample, "sample_rows", grid: (count, 1, 1), block: 1024) { a in
             a.add(logits.address); a.add(params); a.add(scratch); a.add(out.address); a.add(Int32(vocab))
         }
-        return must { () throws(CUDAError) in try copyToHost(out, as: Int32.self) }
     }
 
     public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
@@ -235,9 +266,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     func copyToDevice<T>(_ values: [T], _ tensor: Tensor) throws(CUDAError) {
         precondition(values.count * MemoryLayout<T>.stride == tensor.byteCount, "copy of \(values.count) values into \(tensor.byteCount) bytes")
-        device.makeCurrent()
-        let result = values.withUnsafeBytes { device.driver.cuMemcpyHtoDAsync(tensor.address, $0.baseAddress, $0.count, device.stream) }
-        try device.driver.check(result, "cuMemcpyHtoDAsync(\(tensor.byteCount) bytes)")
+        try uploads.copy(values, to: tensor.address)
     }
 
     func copyToHost<T>(_ tensor: Tensor, as type: T.Type) throws(CUDAError) -> [T] {

@@ -9,6 +9,7 @@ import LMTensor
 ///   decode kernel); tiles [n, 2]: (first row, count ≤ 32) of the others (prefill kernel).
 struct StepBuffers {
     let device: CUDADevice
+    let uploads: UploadStaging
     private(set) var batch: AttentionBatch?
     private var buffers: [String: CUDABuffer] = [:]
     /// Row stride of blockTables: a power of two, so it changes rarely as contexts grow (a
@@ -20,7 +21,10 @@ struct StepBuffers {
     /// generation. Sampling's buffers live outside recorded steps and do not count.
     private(set) var generation = 0
 
-    init(device: CUDADevice) { self.device = device }
+    init(device: CUDADevice, uploads: UploadStaging) {
+        self.device = device
+        self.uploads = uploads
+    }
 
     func tensor(_ name: String, count: Int) -> Tensor {
         Tensor(buffer: buffers[name]!, dtype: .i32, shape: Shape(count))
@@ -94,9 +98,7 @@ struct StepBuffers {
 
     private mutating func upload<T>(_ values: [T], _ name: String, recorded: Bool = true) throws(CUDAError) {
         try reserve(name, bytes: values.count * MemoryLayout<T>.stride, recorded: recorded)
-        device.makeCurrent()
-        let result = values.withUnsafeBytes { device.driver.cuMemcpyHtoDAsync(buffers[name]!.address, $0.baseAddress, $0.count, device.stream) }
-        try device.driver.check(result, "cuMemcpyHtoDAsync(\(name))")
+        try uploads.copy(values, to: buffers[name]!.address)
     }
 
     private mutating func reserve(_ name: String, bytes: Int, recorded: Bool = true) throws(CUDAError) {

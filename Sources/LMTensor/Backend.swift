@@ -91,6 +91,16 @@ public protocol Backend: AnyObject, Sendable {
     /// Applies `edits` (penalties, biases, bans; at most one per row and token) to f32 logits
     /// [R, V] in place (`LogitEdit.apply` is the reference).
     func editLogits(_ logits: Tensor, _ edits: [LogitEdit])
+    /// `argmax` into the i32 tensor `out` [R], without waiting: a later step can read the tokens
+    /// on the device (`copyTokens`) before the host has them (`startDownload`).
+    func argmax(_ x: Tensor, into out: Tensor)
+    /// `sample` into the i32 tensor `out` [R], without waiting where the backend samples on the device.
+    func sample(_ logits: Tensor, rows: [SamplingRow], into out: Tensor)
+    /// Queues a copy of the i32 `tensor` to the host behind the work queued so far.
+    func startDownload(_ tensor: Tensor) -> PendingTokens
+    /// tokens[rows[i]] = source[indices[i]]: a step's input tokens that an earlier step sampled
+    /// into `source`, copied where they are   source [S] i32, tokens [T] i32.
+    func copyTokens(_ source: Tensor, indices: [Int32], into tokens: Tensor, rows: [Int32])
 
     // MARK: Ops
 
@@ -169,6 +179,28 @@ extension Backend {
     }
 
     public var samplesOnDevice: Bool { false }
+
+    /// The reference: the host's argmax, uploaded.
+    public func argmax(_ x: Tensor, into out: Tensor) { upload(argmax(x), to: out) }
+
+    /// The reference: the host's draw, uploaded.
+    public func sample(_ logits: Tensor, rows: [SamplingRow], into out: Tensor) { upload(sample(logits, rows: rows), to: out) }
+
+    /// The reference: downloaded at once (token ids are exact in f32).
+    public func startDownload(_ tensor: Tensor) -> PendingTokens {
+        precondition(tensor.dtype == .i32, "startDownload of a \(tensor.dtype) tensor")
+        return PendingTokens(ready: download(tensor).map { Int32($0) })
+    }
+
+    /// The reference, one element at a time through the host.
+    public func copyTokens(_ source: Tensor, indices: [Int32], into tokens: Tensor, rows: [Int32]) {
+        precondition(source.dtype == .i32 && tokens.dtype == .i32 && indices.count == rows.count, "copyTokens of \(indices.count) indices, \(rows.count) rows")
+        guard !indices.isEmpty else { return }
+        let values = download(source)
+        for (index, row) in zip(indices, rows) {
+            upload([Int32(values[Int(index)])], to: tokens.rows(Int(row)..<Int(row) + 1))
+        }
+    }
 
     /// The reference: the two ops one after the other.
     public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {

@@ -90,6 +90,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Flag(help: "Plan each step only after the previous one's results are applied (default: plan the next while the device runs one).")
     var syncScheduling = false
 
+    @Flag(help: "Read each step's tokens back before launching the next (default: launch the next first where its draws allow).")
+    var noLaunchAhead = false
+
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "First run the same number of requests, 8 tokens each, on the same engine, untimed.",
         discussion: "A server's steady state: batch sizes seen before have their CUDA graphs recorded and their cuBLASLt plans built (llama-bench and vLLM's benchmarks warm up too)."))
@@ -116,16 +119,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
         print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, "
               + (temperature == 0 ? "greedy" : "sampled at temperature \(temperature), top-p \(topP)") + "; "
-              + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling"
+              + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\(noLaunchAhead ? ", no launch ahead" : "")"
               + (warmup ? "; after an untimed warm-up (same concurrency, 8 tokens each)\n" : "; no warm-up\n"))
         var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s",
-                                       "full-width decode steps tok/s", "their ms: queue + wait + idle"])
+                                       "full-width decode steps tok/s", "their ms: queue + wait + idle", "launched ahead"])
         for level in levels {
             var config = EngineConfig()
             config.scheduler.maxNumSeqs = max(level, 1)
             config.scheduler.maxNumBatchedTokens = 2048
             config.prefixCaching = false
             config.asyncScheduling = !syncScheduling
+            config.launchAhead = !noLaunchAhead
             config.kvCacheBytes = try backendOptions.kvCacheBytes(for: loaded.model, scheduler: config.scheduler)
             let engine = try Engine(model: loaded.model, tokenizer: nil, config: config)
             if warmup { _ = try await measure(engine, level: level, vocabulary: loaded.spec.vocabSize, outputTokens: min(outputTokens, 8), seed: 1) }
@@ -144,13 +148,14 @@ struct BenchEngineCommand: AsyncParsableCommand {
 
     /// Steps where all `width` requests decode one token each (what llama-batched-bench's decode
     /// rate counts): tokens/s, and the device worker's milliseconds per step queuing it (host),
-    /// waiting for the device, idle until the next step came.
+    /// waiting for the device, idle until the next step came, and the share launched ahead.
     private static func describe(_ timing: StepTiming, width: Int) -> [String] {
-        guard timing.steps > 0 else { return ["-", "-"] }
+        guard timing.steps > 0 else { return ["-", "-", "-"] }
         let n = Double(timing.steps)
         let period = (timing.hostSeconds + timing.waitSeconds + timing.idleSeconds) / n
         return [format(Double(width) / period, decimals: 1),
-                "\(format(1000 * timing.hostSeconds / n, decimals: 2)) + \(format(1000 * timing.waitSeconds / n, decimals: 2)) + \(format(1000 * timing.idleSeconds / n, decimals: 2))"]
+                "\(format(1000 * timing.hostSeconds / n, decimals: 2)) + \(format(1000 * timing.waitSeconds / n, decimals: 2)) + \(format(1000 * timing.idleSeconds / n, decimals: 2))",
+                "\(Int((100 * Double(timing.launchedAhead) / n).rounded()))%"]
     }
 
     /// Wall seconds for all requests, the decode-phase rate (tokens produced after the last

@@ -73,6 +73,7 @@ import Testing
             for i in w.prompts.indices {
                 #expect(driver.outputs[i] == expected[i], "\(name) seed \(seed) async \(asynchronous) request \(i)")
             }
+            #expect(!asynchronous || driver.launchedAhead > 0, "\(name): steps were meant to launch before the previous one finished")
             #expect(driver.scheduler.preemptions > 0, "\(name): the pool was meant to force preemption")
             if warm { #expect(driver.scheduler.cachedTokens > 0, "\(name): the prefix cache was meant to hit") }
             #expect(driver.scheduler.kv.pool.usedCount == 0, "\(name): blocks leaked")

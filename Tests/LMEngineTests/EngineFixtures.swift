@@ -21,19 +21,21 @@ enum EngineFixtures {
     }
 
     /// An engine over fixture `name` on two CPU threads with a small cache (128 blocks of 4).
-    static func engine(_ name: String, modelName: String? = nil) throws -> Engine {
+    static func engine(_ name: String, modelName: String? = nil, configure: (inout EngineConfig) -> Void = { _ in }) throws -> Engine {
         let loaded = try load(name, backend: try CPUBackend(threads: 2))
         var config = EngineConfig()
         config.blockSize = 4
         config.blockCount = 128
         if let modelName { config.modelName = modelName }
+        configure(&config)
         return try Engine(model: loaded.model, tokenizer: nil, config: config)
     }
 }
 
 /// Drives a Scheduler and a ModelRunner step by step, as the engine core does but without its
 /// threads. With `asynchronous`, each step is planned before the previous one's results are
-/// applied (the engine's pipeline); the runner still executes steps in planning order.
+/// applied, and launched before the previous one is finished where the runner allows it (the
+/// engine's pipeline); the runner still runs steps in planning order.
 struct StepDriver {
     var scheduler: Scheduler
     let runner: ModelRunner
@@ -42,7 +44,9 @@ struct StepDriver {
     var outputs: [RequestID: [Int32]] = [:]
     var finished: [RequestID: FinishReason] = [:]
     var steps = 0
-    private var inFlight: (plan: SchedulerOutput, result: ModelRunner.Output)?
+    private var inFlight: (plan: SchedulerOutput, launched: ModelRunner.LaunchedStep)?
+    /// Steps launched before the step before them was finished.
+    var launchedAhead = 0
 
     init(model: DecoderModel, blocks: Int, blockSize: Int, config: SchedulerConfig, prefixCaching: Bool = true,
          asynchronous: Bool = false) throws {
@@ -67,12 +71,19 @@ struct StepDriver {
         var prepared = PreparedStep(plan, scheduler: scheduler)
         prepared.newStates = newStates
         newStates = [:]
-        let result = try runner.execute(prepared)
+        if let previous = inFlight, !runner.canLaunch(prepared, before: previous.launched) {
+            apply(previous.plan, runner.finish(previous.launched))
+            inFlight = nil
+        }
+        let launched = try runner.launch(prepared, after: inFlight?.launched)
         if asynchronous {
-            if let previous = inFlight { apply(previous.plan, previous.result) }
-            inFlight = plan.isEmpty ? nil : (plan, result)
+            if let previous = inFlight {
+                launchedAhead += 1
+                apply(previous.plan, runner.finish(previous.launched))
+            }
+            inFlight = plan.isEmpty ? nil : (plan, launched)
         } else {
-            apply(plan, result)
+            apply(plan, runner.finish(launched))
         }
         steps += 1
         return plan

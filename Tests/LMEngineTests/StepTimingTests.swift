@@ -10,27 +10,34 @@ import Testing
         step.hostSeconds = 0.25
         step.waitSeconds = 1.5
         step.idleSeconds = 0.125
+        step.launchedAhead = 1
         total += step
         let earlier = total
         total += step
-        #expect(total.steps == 2 && total.hostSeconds == 0.5 && total.waitSeconds == 3 && total.idleSeconds == 0.25)
+        #expect(total.steps == 2 && total.hostSeconds == 0.5 && total.waitSeconds == 3 && total.idleSeconds == 0.25 && total.launchedAhead == 2)
         #expect(total - earlier == step)
+    }
+
+    /// Runs two greedy requests of five tokens (with `edit` applied to their parameters).
+    private static func run(_ engine: Engine, _ edit: (inout SamplingParameters) -> Void = { _ in }) async throws -> [[Int32]] {
+        var p = SamplingParameters()
+        p.temperature = 0
+        p.maxTokens = 5
+        p.ignoreEOS = true
+        edit(&p)
+        return try await withThrowingTaskGroup(of: [Int32].self) { group in
+            for prompt: [Int32] in [[0, 1, 2, 3], [0, 5, 6, 7]] {
+                let stream = try engine.generate(GenerationRequest(prompt: prompt, parameters: p))
+                group.addTask { try await stream.reduce(into: []) { $0 += $1.tokens } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
     }
 
     @Test func everyStepIsTimedAndDecodeStepsByWidth() async throws {
         let engine = try EngineFixtures.engine("tiny-llama")
         defer { engine.shutdown() }
-        var p = SamplingParameters()
-        p.temperature = 0
-        p.maxTokens = 5
-        p.ignoreEOS = true
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for prompt: [Int32] in [[0, 1, 2, 3], [0, 5, 6, 7]] {
-                let stream = try engine.generate(GenerationRequest(prompt: prompt, parameters: p))
-                group.addTask { for try await _ in stream {} }
-            }
-            try await group.waitForAll()
-        }
+        _ = try await Self.run(engine)
         let stats = engine.stats
         #expect(stats.stepTiming.steps == stats.steps)
         #expect(stats.stepTiming.hostSeconds > 0 && stats.stepTiming.waitSeconds >= 0 && stats.stepTiming.idleSeconds >= 0)
@@ -40,5 +47,21 @@ import Testing
         #expect(decodeSteps >= 4 && decodeSteps < stats.steps)
         #expect(Set(stats.decodeStepTiming.keys).isSubset(of: [1, 2]))
         #expect((stats.decodeStepTiming[2]?.steps ?? 0) >= 1)
+    }
+
+    /// Greedy steps are launched before the step before them is read back, and give the tokens
+    /// steps run one at a time give; output-dependent edits (penalties) keep steps in order.
+    @Test func stepsLaunchAheadOnlyWhenTheirDrawsAllowIt() async throws {
+        let overlapped = try EngineFixtures.engine("tiny-llama"), serial = try EngineFixtures.engine("tiny-llama") { $0.asyncScheduling = false }
+        defer { overlapped.shutdown(); serial.shutdown() }
+        let tokens = try await Self.run(overlapped)
+        #expect(try await Self.run(serial) == tokens)
+        #expect(overlapped.stats.stepTiming.launchedAhead > 0)
+        #expect(serial.stats.stepTiming.launchedAhead == 0)
+
+        let before = overlapped.stats.stepTiming
+        let penalized = try await Self.run(overlapped) { $0.repetitionPenalty = 1.3 }
+        #expect((overlapped.stats.stepTiming - before).launchedAhead == 0)
+        #expect(try await Self.run(serial) { $0.repetitionPenalty = 1.3 } == penalized)
     }
 }

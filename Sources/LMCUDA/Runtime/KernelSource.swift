@@ -40,8 +40,9 @@ struct KernelSource: Sendable {
     static let editLogits = KernelSource(name: "edit_logits", bytes: PackageResources.edit_logits_cu)
     static let ropeWriteKV = KernelSource(name: "rope_write_kv", bytes: PackageResources.rope_write_kv_cu)
     static let expertRows = KernelSource(name: "expert_rows", bytes: PackageResources.expert_rows_cu)
+    static let copyTokens = KernelSource(name: "copy_tokens", bytes: PackageResources.copy_tokens_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens]
 }
 
 import Foundation

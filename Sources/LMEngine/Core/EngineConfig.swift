@@ -11,6 +11,10 @@ public struct EngineConfig: Sendable {
     /// Plan step N+1 while the device runs step N (its inputs include step N's samples, filled
     /// in on the device). Off: plan, run and apply each step in turn.
     public var asyncScheduling = true
+    /// With `asyncScheduling`, launch step N+1 on the device before step N's tokens are read
+    /// back, where its draws allow (`ModelRunner.canLaunch`), so the device never waits for the
+    /// host between steps. Off: each step is read back before the next is launched.
+    public var launchAhead = true
     /// The model's name in metrics (`model_name`) and, upstream, the API.
     public var modelName = "default"
 

@@ -77,7 +77,7 @@ final class EngineCore: @unchecked Sendable {
         let blocksForOneRequest = (config.scheduler.maxModelLen + config.blockSize - 1) / config.blockSize
         let blockCount = config.blockCount ?? max(blocksForOneRequest, config.kvCacheBytes / bytesPerBlock)
         kvBlockCount = blockCount
-        worker = DeviceWorker(runner: try ModelRunner(model: model, blockCount: blockCount, blockSize: config.blockSize))
+        worker = DeviceWorker(runner: try ModelRunner(model: model, blockCount: blockCount, blockSize: config.blockSize), launchAhead: config.launchAhead)
         scheduler = Scheduler(config: config.scheduler,
                               kv: KVCacheManager(blockCount: blockCount, blockSize: config.blockSize, prefixCaching: config.prefixCaching))
         self.tokenizer = tokenizer
@@ -145,14 +145,14 @@ final class EngineCore: @unchecked Sendable {
                 }
                 launched = (plan, worker.launch(prepare(plan)))
             }
-            if let previous = inFlight { complete(previous.plan, previous.pending.wait()) }
+            if let previous = inFlight { complete(previous.plan, worker.wait(previous.pending)) }
             inFlight = launched
             if !config.asyncScheduling, let current = inFlight {
-                complete(current.plan, current.pending.wait())
+                complete(current.plan, worker.wait(current.pending))
                 inFlight = nil
             }
         }
-        if let previous = inFlight { _ = previous.pending.wait() }
+        if let previous = inFlight { _ = worker.wait(previous.pending) }
         // Shutting down: every request still here ends with an error.
         for id in Array(scheduler.requests.keys) + held.values.flatMap({ $0.map(\.id) }) { fail(id, .shuttingDown) }
         outputs.close()

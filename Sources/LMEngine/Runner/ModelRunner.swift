@@ -4,13 +4,22 @@ import LMTensor
 /// The device side of a step: runs a prepared ragged batch through the model and samples the
 /// requests that need a token. Owns the KV cache and the requests' sampling states; steps must
 /// run in the order they were planned (a pending input token is the previous step's sample).
+///
+/// A step is launched (its forward pass and device-side draws queued) and later finished (its
+/// tokens read back). Step N+1 may be launched before step N is finished (`canLaunch`): its
+/// inputs sampled by N are then copied on the device, so the device goes from one step straight
+/// into the next while the host waits for N's tokens.
 public final class ModelRunner {
     public let model: DecoderModel
     let cache: KVCache
     let sampler = Sampler()
     private var states: [RequestID: SamplingState] = [:]
-    /// Each request's latest sample: the input of its next chunk while still pending upstream.
+    /// Each request's latest sample the host has: the input of its next chunk while still pending upstream.
     private var lastSampled: [RequestID: Int32] = [:]
+    /// [R] i32 device tensors the steps' device-drawn tokens alternate between, so a launched
+    /// step's tokens stay readable by the next step while that one draws into the other.
+    private var sampleBuffers: [Tensor?] = [nil, nil]
+    private var nextSampleBuffer = 0
 
     /// What a step produced.
     public struct Output: Sendable {
@@ -25,84 +34,146 @@ public final class ModelRunner {
         public var decodeWidth: Int?
     }
 
+    /// A step queued on the device whose device-drawn tokens the host has not read yet.
+    public struct LaunchedStep {
+        var output: Output
+        /// (request, row of `samples`) for each token drawn on the device.
+        var deviceRows: [(id: RequestID, row: Int)] = []
+        var samples: Tensor?
+        var download: PendingTokens?
+    }
+
     public init(model: DecoderModel, blockCount: Int, blockSize: Int) throws {
         self.model = model
         cache = try model.makeKVCache(blockCount: blockCount, blockSize: blockSize)
     }
 
+    /// Launches and finishes one step.
     public func execute(_ step: PreparedStep) throws -> Output {
-        let start = monotonicSeconds()
-        var output = try run(step, launched: start)
-        output.timing.waitSeconds = monotonicSeconds() - start - output.timing.hostSeconds
-        return output
+        finish(try launch(step, after: nil))
     }
 
-    /// - Parameter launched: set to the time the forward pass was queued (for `StepTiming`).
-    private func run(_ step: PreparedStep, launched start: Double) throws -> Output {
+    /// Whether `step` may be launched before `previous` is finished. Its tokens are then drawn
+    /// before `previous`'s reach the sampling states, so every request it samples must draw on
+    /// the device with edits that do not depend on earlier output (no penalties, no min-tokens
+    /// mask, no logprobs).
+    public func canLaunch(_ step: PreparedStep, before previous: LaunchedStep) -> Bool {
+        guard previous.download != nil else { return true }   // its tokens are on the host already
+        guard step.promptRows.isEmpty else { return false }
+        let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters ?? step.newStates[$0.id]?.parameters }
+        let plain = parameters.allSatisfy(\.isGreedy)
+        return parameters.allSatisfy { !$0.needsHostLogits && !$0.editsDependOnOutput } && (plain || model.backend.samplesOnDevice)
+    }
+
+    /// Queues `step` on the device. With `previous` (launched, not yet finished, and
+    /// `canLaunch(step, before: previous)`), inputs it sampled are copied on the device.
+    public func launch(_ step: PreparedStep, after previous: LaunchedStep?) throws -> LaunchedStep {
+        let start = monotonicSeconds()
+        var launched = try queue(step, after: previous)
+        launched.output.timing.hostSeconds = monotonicSeconds() - start
+        return launched
+    }
+
+    private func queue(_ step: PreparedStep, after previous: LaunchedStep?) throws -> LaunchedStep {
         for id in step.released {
             states.removeValue(forKey: id)
             lastSampled.removeValue(forKey: id)
         }
         states.merge(step.newStates) { _, new in new }
-        var output = Output()
-        output.timing.steps = 1
-        guard !step.isEmpty else { return output }
+        var launched = LaunchedStep(output: Output())
+        launched.output.timing.steps = 1
+        guard !step.isEmpty else { return launched }
         var tokens = step.tokens
-        // A request failed upstream may have no sample; its row computes garbage nobody reads.
-        for input in step.pendingInputs { tokens[input.row] = lastSampled[input.id] ?? 0 }
-        let batch = ForwardBatch(tokens: tokens, positions: step.positions,
+        var fed: FedTokens?
+        let previousRows = Dictionary(previous?.deviceRows.map { ($0.id, Int32($0.row)) } ?? [], uniquingKeysWith: { first, _ in first })
+        for input in step.pendingInputs {
+            if let row = previousRows[input.id], let source = previous?.samples {
+                fed = fed ?? FedTokens(source: source, indices: [], rows: [])
+                fed?.indices.append(row)
+                fed?.rows.append(Int32(input.row))
+                tokens[input.row] = 0
+            } else {
+                // A request failed upstream may have no sample; its row computes garbage nobody reads.
+                tokens[input.row] = lastSampled[input.id] ?? 0
+            }
+        }
+        var batch = ForwardBatch(tokens: tokens, positions: step.positions,
                                  attention: AttentionBatch(sequences: step.spans, slotMapping: step.slots, blockSize: cache.layout.blockSize),
                                  logitRows: step.logitRows.isEmpty ? [0] : step.logitRows)
+        batch.fedTokens = fed
         let logits = try model.forward(batch, cache: cache)
-        output.timing.hostSeconds = monotonicSeconds() - start
-        if step.spans.allSatisfy({ $0.queryCount == 1 }) { output.decodeWidth = step.spans.count }
-        guard !step.logitRows.isEmpty else { return output }   // prompt chunks only: the cache is filled
-        let vocab = model.spec.vocabSize
+        if step.spans.allSatisfy({ $0.queryCount == 1 }) { launched.output.decodeWidth = step.spans.count }
+        guard !step.logitRows.isEmpty else { return launched }   // prompt chunks only: the cache is filled
+        let backend = model.backend, vocab = model.spec.vocabSize
         // Without logprobs a row needs only its settings, its logit edits (penalties, biases,
         // the min-tokens mask) and a draw: greedy rows the argmax, the others the device's
-        // sampler; the logits stay where they are.
+        // sampler; the logits stay where they are and the tokens come back later.
         let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters }
         let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
         let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
-        let onDevice = settingsSuffice && !plain && model.backend.samplesOnDevice
-        if plain || onDevice {
+        if plain || (settingsSuffice && backend.samplesOnDevice) {
             let edits = step.sampleRows.flatMap { entry in states[entry.id]?.logitEdits(row: Int32(entry.row), vocabulary: vocab) ?? [] }
-            model.backend.editLogits(logits, edits)
-        }
-        if plain {
-            let best = model.backend.argmax(logits)
-            for entry in step.sampleRows {
-                states[entry.id]?.record(best[entry.row])
-                output.sampled[entry.id] = SampledToken(token: best[entry.row], logprob: nil, topLogprobs: [])
-            }
-        } else if onDevice {
-            var rows = [SamplingRow](repeating: .greedy, count: logits.shape[0])
-            for entry in step.sampleRows {
-                guard let row = states[entry.id]?.deviceRow() else { continue }
-                rows[entry.row] = row
-            }
-            let tokens = model.backend.sample(logits, rows: rows)
-            for entry in step.sampleRows {
-                states[entry.id]?.record(tokens[entry.row])
-                output.sampled[entry.id] = SampledToken(token: tokens[entry.row], logprob: nil, topLogprobs: [])
-            }
-        } else {
-            var values = model.backend.download(logits)
-            values.withUnsafeMutableBufferPointer { all in
-                for entry in step.promptRows {
-                    let row = Array(all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
-                    let value = Sampler.logprobs(row, token: entry.token, top: states[entry.id]?.parameters.promptLogprobs ?? 0)
-                    output.promptLogprobs[entry.id, default: []].append((entry.position, value))
-                }
+            backend.editLogits(logits, edits)
+            let samples = try sampleBuffer(rows: logits.shape[0])
+            if plain {
+                backend.argmax(logits, into: samples)
+            } else {
+                var rows = [SamplingRow](repeating: .greedy, count: logits.shape[0])
                 for entry in step.sampleRows {
-                    guard var state = states[entry.id] else { continue }
-                    let row = UnsafeMutableBufferPointer(rebasing: all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
-                    output.sampled[entry.id] = sampler.sample(row, &state)
-                    states[entry.id] = state
+                    guard let row = states[entry.id]?.deviceRow() else { continue }
+                    rows[entry.row] = row
                 }
+                backend.sample(logits, rows: rows, into: samples)
+            }
+            launched.samples = samples
+            launched.deviceRows = step.sampleRows
+            launched.download = backend.startDownload(samples)
+            return launched
+        }
+        // Logprobs: every row of logits goes to the host's sampler now.
+        var values = backend.download(logits)
+        values.withUnsafeMutableBufferPointer { all in
+            for entry in step.promptRows {
+                let row = Array(all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
+                let value = Sampler.logprobs(row, token: entry.token, top: states[entry.id]?.parameters.promptLogprobs ?? 0)
+                launched.output.promptLogprobs[entry.id, default: []].append((entry.position, value))
+            }
+            for entry in step.sampleRows {
+                guard var state = states[entry.id] else { continue }
+                let row = UnsafeMutableBufferPointer(rebasing: all[(entry.row * vocab)..<((entry.row + 1) * vocab)])
+                let sample = sampler.sample(row, &state)
+                states[entry.id] = state
+                launched.output.sampled[entry.id] = sample
+                lastSampled[entry.id] = sample.token
             }
         }
-        for (id, sample) in output.sampled { lastSampled[id] = sample.token }
+        return launched
+    }
+
+    /// Waits for a launched step's device-drawn tokens and records them.
+    public func finish(_ launched: LaunchedStep) -> Output {
+        var output = launched.output
+        guard let download = launched.download else { return output }
+        let start = monotonicSeconds()
+        let tokens = download.wait()
+        for entry in launched.deviceRows {
+            let token = tokens[entry.row]
+            output.sampled[entry.id] = SampledToken(token: token, logprob: nil, topLogprobs: [])
+            // A request released since (by a step launched after this one) keeps no state.
+            guard states[entry.id] != nil else { continue }
+            states[entry.id]?.record(token)
+            lastSampled[entry.id] = token
+        }
+        output.timing.waitSeconds = monotonicSeconds() - start
         return output
+    }
+
+    /// The next of the two sample buffers, with room for `rows` tokens.
+    private func sampleBuffer(rows: Int) throws -> Tensor {
+        defer { nextSampleBuffer = 1 - nextSampleBuffer }
+        if let buffer = sampleBuffers[nextSampleBuffer], buffer.elementCount >= rows { return buffer.rows(0..<rows) }
+        let buffer = try model.backend.allocate(Shape(max(rows, 64)), dtype: .i32)
+        sampleBuffers[nextSampleBuffer] = buffer
+        return buffer.rows(0..<rows)
     }
 }

@@ -1,13 +1,16 @@
 /// Where the device worker's wall time goes, summed over steps: queuing a step's work (building
-/// its inputs, uploading them, launching the kernels or the recorded graph), waiting for the
-/// device to finish it (the sampled tokens coming back), and idling until the core thread hands
-/// over the next step. The device is idle at least while the host queues and the worker idles,
-/// which is what overlapping steps would hide.
+/// its inputs, uploading them, launching the kernels or the recorded graph, queuing the draws),
+/// waiting for its sampled tokens to come back, and idling until the core thread hands over the
+/// next step (the three add up to the worker's wall time). A step launched while the one before
+/// still runs (`ModelRunner.canLaunch`) hides its queuing from the device; otherwise the device
+/// is idle at least while the host queues and the worker idles.
 public struct StepTiming: Sendable, Equatable {
     public var steps = 0
     public var hostSeconds = 0.0
     public var waitSeconds = 0.0
     public var idleSeconds = 0.0
+    /// Steps launched while the step before was still in flight (its tokens fed on the device).
+    public var launchedAhead = 0
 
     public init() {}
 
@@ -16,6 +19,7 @@ public struct StepTiming: Sendable, Equatable {
         total.hostSeconds += step.hostSeconds
         total.waitSeconds += step.waitSeconds
         total.idleSeconds += step.idleSeconds
+        total.launchedAhead += step.launchedAhead
     }
 
     /// The steps of `total` since `earlier` was taken.
@@ -25,6 +29,7 @@ public struct StepTiming: Sendable, Equatable {
         result.hostSeconds -= earlier.hostSeconds
         result.waitSeconds -= earlier.waitSeconds
         result.idleSeconds -= earlier.idleSeconds
+        result.launchedAhead -= earlier.launchedAhead
         return result
     }
 }

@@ -54,6 +54,7 @@ public final class DecoderModel: @unchecked Sendable {
         let t = batch.tokens.count, r = batch.logitRows.count
         let w = try workspace(tokens: t, rows: r)
         backend.upload(batch.tokens, to: w.tokens.rows(0..<t))
+        if let fed = batch.fedTokens { backend.copyTokens(fed.source, indices: fed.indices, into: w.tokens.rows(0..<t), rows: fed.rows) }
         backend.upload(batch.positions, to: w.positions.rows(0..<t))
         backend.upload(batch.logitRows, to: w.logitRows.rows(0..<r))
 
@@ -170,6 +171,12 @@ public final class DecoderModel: @unchecked Sendable {
         }
         for row in batch.logitRows where row < 0 || Int(row) >= t {
             throw .inconsistentBatch("logit row \(row) outside 0..<\(t)")
+        }
+        if let fed = batch.fedTokens {
+            guard fed.source.dtype == .i32, fed.indices.count == fed.rows.count,
+                  fed.indices.allSatisfy({ $0 >= 0 && Int($0) < fed.source.elementCount }), fed.rows.allSatisfy({ $0 >= 0 && Int($0) < t }) else {
+                throw .inconsistentBatch("fed tokens: \(fed.indices.count) indices into \(fed.source.shape) \(fed.source.dtype), \(fed.rows.count) rows of \(t)")
+            }
         }
         var covered = 0
         for sequence in batch.attention.sequences {
