@@ -74,7 +74,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
-        stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
+        stepGraphs = recordSteps && profiler == nil
+            ? StepGraphs(device: device, copies: device.environment["PEREGRINE_CUDA_GRAPH_COPIES"].flatMap(Int.init).map { max(1, min($0, 4)) } ?? 1) : nil
         matmul = try MatrixMultiplier(device: device)
         uploads = UploadStaging(device: device)
         readbacks = TokenReadbacks(device: device)
@@ -91,6 +92,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     /// (recorded, replayed) decode-step graphs so far.
     public var stepGraphCounts: (recorded: Int, replayed: Int) { (stepGraphs?.recordedCount ?? 0, stepGraphs?.replayedCount ?? 0) }
+    /// Host seconds spent launching replayed graphs so far.
+    public var stepGraphLaunchSeconds: Double { stepGraphs?.launchSeconds ?? 0 }
 
     public var name: String { "cuda (\(device.name), sm_\(device.architecture))" }
     public var activationDType: DType { .bf16 }

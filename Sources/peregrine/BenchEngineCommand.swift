@@ -141,6 +141,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
                                format(result.decodeRate, decimals: 1)] + Self.describe(result.fullWidthSteps, width: level))
         }
         print(table.render())
+        if let cuda = backend as? CUDABackend, cuda.stepGraphCounts.replayed > 0 {
+            let replayed = cuda.stepGraphCounts.replayed
+            print("CUDA graphs: \(replayed) steps replayed, \(format(1e6 * cuda.stepGraphLaunchSeconds / Double(replayed), decimals: 1)) µs of host time each in cuGraphLaunch")
+        }
         if let profiler = (backend as? CUDABackend)?.profiler {
             print("\n" + kernelProfileTable("all levels:", profiler.report()))
         }

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import LMEngine
 import LMModels
+import LMTensor
 import LMTokenizers
 
 struct BenchTokenizerCommand: ParsableCommand {

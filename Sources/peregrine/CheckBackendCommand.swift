@@ -76,12 +76,25 @@ struct CheckBackendCommand: ParsableCommand {
                   + (flip.explained ? ": a near tie" : ": NOT a near tie"))
         }
         if !unexplained.isEmpty { print("  FAIL: \(unexplained.count) flips are not near ties") }
-        guard let cuda = candidate as? CUDABackend else { return unexplained.count }
+        let overlap = try compareOverlap(b, vocabulary: spec.vocabSize)
+        guard let cuda = candidate as? CUDABackend else { return unexplained.count + overlap }
         guard spec.experts == nil else {
             print("  CUDA graphs: none (a mixture of experts routes on the host, so its steps run eagerly)")
-            return unexplained.count
+            return unexplained.count + overlap
         }
-        return unexplained.count + (try compareReplay(path, prompt: prompt, recording: cuda))
+        return unexplained.count + overlap + (try compareReplay(path, prompt: prompt, recording: cuda))
+    }
+
+    /// Steps launched ahead (tokens fed on the device) against steps read back one at a time, on
+    /// the candidate: the same plans, so the tokens must be identical. Returns 1 on a mismatch.
+    private func compareOverlap(_ model: DecoderModel, vocabulary: Int) throws -> Int {
+        let prompts = (0..<8).map { r in (0..<(5 + 3 * r)).map { Int32((r * 131 + $0 * 17 + 1) % vocabulary) } }
+        let serial = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: false)
+        let overlapped = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: true)
+        let identical = serial.tokens == overlapped.tokens && serial.tokens.allSatisfy { $0.count == steps }
+        print("  steps launched ahead: \(overlapped.launchedAhead) (\(prompts.count) requests x \(steps) tokens); "
+              + (identical ? "tokens identical to steps read back one at a time" : "FAIL: tokens differ from steps read back one at a time"))
+        return identical && overlapped.launchedAhead > 0 ? 0 : 1
     }
 
     /// Decode steps replayed from CUDA graphs against the same steps launched op by op: the same

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import LMModels
+import LMTensor
 
 /// The thread that runs prepared steps on the device, one after another in launch order, while
 /// the core thread plans and prepares the next step and applies the previous one's results.

@@ -1,0 +1,51 @@
+import LMEngine
+import LMModels
+
+/// The engine's step pipeline on one backend without its threads: the same greedy requests run
+/// once with every step read back before the next is launched and once with steps launched
+/// ahead (their pending tokens fed on the device). Both run the same plans on the same batches,
+/// so their tokens must be identical.
+enum OverlapAgreement {
+    /// Each request's generated tokens, and the steps launched before the previous one was read back.
+    static func run(model: DecoderModel, prompts: [[Int32]], maxTokens: Int, launchAhead: Bool) throws -> (tokens: [[Int32]], launchedAhead: Int) {
+        var config = SchedulerConfig()
+        config.maxNumSeqs = prompts.count
+        config.maxNumBatchedTokens = 256
+        config.maxModelLen = (prompts.map(\.count).max() ?? 0) + maxTokens + 1
+        let blockSize = 16, blocks = prompts.count * (config.maxModelLen / blockSize + 2)
+        var scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: false))
+        let runner = try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize)
+        var parameters = SamplingParameters()
+        parameters.temperature = 0
+        parameters.maxTokens = maxTokens
+        parameters.ignoreEOS = true
+        var newStates: [RequestID: SamplingState] = [:]
+        for (id, prompt) in prompts.enumerated() {
+            try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: maxTokens))
+            newStates[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: [])
+        }
+        var tokens = [[Int32]](repeating: [], count: prompts.count), launchedAhead = 0
+        func apply(_ plan: SchedulerOutput, _ output: ModelRunner.Output) {
+            for event in scheduler.update(plan, sampled: output.tokens) { tokens[event.id].append(event.token) }
+        }
+        // As the engine's core does: plan step N+1 before step N's tokens are applied.
+        var inFlight: (plan: SchedulerOutput, step: ModelRunner.LaunchedStep)?
+        while scheduler.hasWork || inFlight != nil {
+            let plan = scheduler.schedule()
+            var step = PreparedStep(plan, scheduler: scheduler)
+            step.newStates = newStates
+            newStates = [:]
+            if let previous = inFlight, !(launchAhead && runner.canLaunch(step, before: previous.step)) {
+                apply(previous.plan, runner.finish(previous.step))
+                inFlight = nil
+            }
+            let launched = try runner.launch(step, after: inFlight?.step)
+            if let previous = inFlight {
+                launchedAhead += 1
+                apply(previous.plan, runner.finish(previous.step))
+            }
+            inFlight = plan.isEmpty ? nil : (plan, launched)
+        }
+        return (tokens, launchedAhead)
+    }
+}
