@@ -74,8 +74,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.
-        stepGraphs = recordSteps && profiler == nil
-            ? StepGraphs(device: device, copies: device.environment["PEREGRINE_CUDA_GRAPH_COPIES"].flatMap(Int.init).map { max(1, min($0, 4)) } ?? 1) : nil
+        stepGraphs = recordSteps && profiler == nil ? StepGraphs(device: device) : nil
         matmul = try MatrixMultiplier(device: device)
         uploads = UploadStaging(device: device)
         readbacks = TokenReadbacks(device: device)

@@ -15,8 +15,7 @@ final class StepGraphs {
     }
     private enum Entry {
         case seen
-        /// Instances of one recording, replayed in turn; the next to replay.
-        case recorded([CUhandle], next: Int)
+        case recorded(CUhandle)
     }
 
     private let device: CUDADevice
@@ -30,15 +29,10 @@ final class StepGraphs {
     private(set) var launchSeconds = 0.0
     /// Past this many keys everything is dropped (keys are batch sizes: a server sees few).
     private let limit = 512
-    /// Executable instances per recording, replayed in turn (`PEREGRINE_CUDA_GRAPH_COPIES`).
-    private let copies: Int
 
-    init(device: CUDADevice, copies: Int = 1) {
-        self.device = device
-        self.copies = copies
-    }
+    init(device: CUDADevice) { self.device = device }
 
-    deinit { for case let .recorded(graphs, _) in entries.values { for graph in graphs { _ = device.driver.cuGraphExecDestroy(graph) } } }
+    deinit { for case let .recorded(graph) in entries.values { _ = device.driver.cuGraphExecDestroy(graph) } }
 
     /// Runs `body` eagerly, records it, or replays its recording, by how often `key` came in
     /// this `generation` of the step buffers.
@@ -52,12 +46,11 @@ final class StepGraphs {
             body()
             entries[key] = .seen
         case .seen:
-            let graphs = try record(body)
-            entries[key] = .recorded(graphs, next: 1 % graphs.count)
-            try replay(graphs[0])
-        case let .recorded(graphs, next):
-            entries[key] = .recorded(graphs, next: (next + 1) % graphs.count)
-            try replay(graphs[next])
+            let graph = try record(body)
+            entries[key] = .recorded(graph)
+            try replay(graph)
+        case .recorded(let graph):
+            try replay(graph)
         }
     }
 
@@ -66,12 +59,12 @@ final class StepGraphs {
 
     private func discard(where matches: (Key) -> Bool) {
         for (key, entry) in entries where matches(key) {
-            if case let .recorded(graphs, _) = entry { for graph in graphs { _ = device.driver.cuGraphExecDestroy(graph) } }
+            if case .recorded(let graph) = entry { _ = device.driver.cuGraphExecDestroy(graph) }
             entries.removeValue(forKey: key)
         }
     }
 
-    private func record(_ body: () -> Void) throws(CUDAError) -> [CUhandle] {
+    private func record(_ body: () -> Void) throws(CUDAError) -> CUhandle {
         let driver = device.driver
         device.makeCurrent()
         // Thread-local mode: only this thread is barred from unsafe calls (allocations) meanwhile.
@@ -80,15 +73,11 @@ final class StepGraphs {
         var graph: CUhandle?
         try driver.check(driver.cuStreamEndCapture(device.stream, &graph), "cuStreamEndCapture")
         defer { _ = driver.cuGraphDestroy(graph) }
-        var instances: [CUhandle] = []
-        for _ in 0..<copies {
-            var executable: CUhandle?
-            try driver.check(driver.cuGraphInstantiateWithFlags(&executable, graph, 0), "cuGraphInstantiateWithFlags")
-            guard let executable else { throw .unsupported("cuGraphInstantiateWithFlags returned no graph") }
-            instances.append(executable)
-        }
+        var executable: CUhandle?
+        try driver.check(driver.cuGraphInstantiateWithFlags(&executable, graph, 0), "cuGraphInstantiateWithFlags")
+        guard let executable else { throw .unsupported("cuGraphInstantiateWithFlags returned no graph") }
         recordedCount += 1
-        return instances
+        return executable
     }
 
     private func replay(_ graph: CUhandle) throws(CUDAError) {

@@ -151,13 +151,13 @@ struct BenchEngineCommand: AsyncParsableCommand {
     }
 
     /// Steps where all `width` requests decode one token each (what llama-batched-bench's decode
-    /// rate counts): tokens/s, and the device worker's milliseconds per step queuing it (host),
-    /// waiting for the device, idle until the next step came, and the share launched ahead.
+    /// rate counts): tokens/s over the wall time between their tokens' arrivals, and the device
+    /// worker's milliseconds per step queuing it (host), waiting for the device, idle until the
+    /// next step came, and the share launched ahead.
     private static func describe(_ timing: StepTiming, width: Int) -> [String] {
         guard timing.steps > 0 else { return ["-", "-", "-"] }
         let n = Double(timing.steps)
-        let period = (timing.hostSeconds + timing.waitSeconds + timing.idleSeconds) / n
-        return [format(Double(width) / period, decimals: 1),
+        return [format(Double(width) * n / timing.periodSeconds, decimals: 1),
                 "\(format(1000 * timing.hostSeconds / n, decimals: 2)) + \(format(1000 * timing.waitSeconds / n, decimals: 2)) + \(format(1000 * timing.idleSeconds / n, decimals: 2))",
                 "\(Int((100 * Double(timing.launchedAhead) / n).rounded()))%"]
     }

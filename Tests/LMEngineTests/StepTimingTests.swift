@@ -11,10 +11,11 @@ import Testing
         step.waitSeconds = 1.5
         step.idleSeconds = 0.125
         step.launchedAhead = 1
+        step.periodSeconds = 2
         total += step
         let earlier = total
         total += step
-        #expect(total.steps == 2 && total.hostSeconds == 0.5 && total.waitSeconds == 3 && total.idleSeconds == 0.25 && total.launchedAhead == 2)
+        #expect(total.steps == 2 && total.hostSeconds == 0.5 && total.waitSeconds == 3 && total.idleSeconds == 0.25 && total.launchedAhead == 2 && total.periodSeconds == 4)
         #expect(total - earlier == step)
     }
 
@@ -41,6 +42,7 @@ import Testing
         let stats = engine.stats
         #expect(stats.stepTiming.steps == stats.steps)
         #expect(stats.stepTiming.hostSeconds > 0 && stats.stepTiming.waitSeconds >= 0 && stats.stepTiming.idleSeconds >= 0)
+        #expect(stats.stepTiming.periodSeconds > 0)
         // Each request decodes 4 tokens after its prompt step; both are admitted at once, so
         // at least some of those steps carry both, and no decode step carries more.
         let decodeSteps = stats.decodeStepTiming.values.reduce(0) { $0 + $1.steps }

@@ -66,11 +66,15 @@ final class DeviceWorker: @unchecked Sendable {
     private func loop() {
         var inFlight: (step: ModelRunner.LaunchedStep, pending: Pending)?
         // Time spent waiting for the core thread, charged to the next step launched.
-        var idle = 0.0, idleSince = monotonicSeconds()
+        var idle = 0.0, idleSince = monotonicSeconds(), lastFinished = idleSince
         func finishInFlight() {
             guard let (step, pending) = inFlight else { return }
             inFlight = nil
-            pending.result.push(.success(runner.finish(step)))
+            var output = runner.finish(step)
+            let now = monotonicSeconds()
+            output.timing.periodSeconds = now - lastFinished
+            lastFinished = now
+            pending.result.push(.success(output))
         }
         while let batch = jobs.popAll(wait: true) {
             idle += monotonicSeconds() - idleSince

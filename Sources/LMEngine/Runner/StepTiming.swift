@@ -9,6 +9,9 @@ public struct StepTiming: Sendable, Equatable {
     public var hostSeconds = 0.0
     public var waitSeconds = 0.0
     public var idleSeconds = 0.0
+    /// Wall time from the previous step's tokens reaching the host to this step's: the step's
+    /// share of the device's throughput, whether or not steps overlapped.
+    public var periodSeconds = 0.0
     /// Steps launched while the step before was still in flight (its tokens fed on the device).
     public var launchedAhead = 0
 
@@ -19,6 +22,7 @@ public struct StepTiming: Sendable, Equatable {
         total.hostSeconds += step.hostSeconds
         total.waitSeconds += step.waitSeconds
         total.idleSeconds += step.idleSeconds
+        total.periodSeconds += step.periodSeconds
         total.launchedAhead += step.launchedAhead
     }
 
@@ -29,6 +33,7 @@ public struct StepTiming: Sendable, Equatable {
         result.hostSeconds -= earlier.hostSeconds
         result.waitSeconds -= earlier.waitSeconds
         result.idleSeconds -= earlier.idleSeconds
+        result.periodSeconds -= earlier.periodSeconds
         result.launchedAhead -= earlier.launchedAhead
         return result
     }
