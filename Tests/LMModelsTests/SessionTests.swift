@@ -31,6 +31,18 @@ import Testing
         #expect(ignored.tokens == golden.greedy && ignored.finishReason == .length)
     }
 
+    /// Each step is launched before the previous token is read back, yet the generator needs no
+    /// room past its last input: a session sized to the prompt and all but the last token suffices.
+    @Test func generatorFitsASessionSizedToItsInputs() throws {
+        let loaded = try ModelLoader.load(path: Fixtures.model("tiny-llama"), backend: backend)
+        let golden = try Fixtures.golden("tiny-llama").cases["len7"]!
+        let n = golden.greedy.count
+        let tight = GreedyGenerator(session: try SequenceSession(model: loaded.model, capacity: golden.inputIds.count + n - 1))
+        #expect(try tight.generate(prompt: golden.inputIds, maxNewTokens: n).tokens == golden.greedy)
+        #expect(try tight.generate(prompt: golden.inputIds, maxNewTokens: 1).tokens == [golden.greedy[0]])
+        #expect(try tight.generate(prompt: golden.inputIds, maxNewTokens: 0).tokens.isEmpty)
+    }
+
     @Test func blocksAreHandedOutAndReturned() {
         var allocator = BlockAllocator(blockCount: 3)
         var a = SequenceBlocks(blockSize: 4), b = SequenceBlocks(blockSize: 4)

@@ -27,8 +27,9 @@ public final class SequenceSession {
     public var length: Int { blocks.length }
 
     /// Appends `tokens`, runs them, and returns the logits of the last (or every) new token,
-    /// [R, V] (a view valid until the next step).
-    public func extend(_ tokens: [Int32], logits: LogitRows = .last) throws -> Tensor {
+    /// [R, V] (a view valid until the next step). With `fed`, those rows of `tokens` are
+    /// placeholders for tokens an earlier step left on the device.
+    public func extend(_ tokens: [Int32], logits: LogitRows = .last, fed: FedTokens? = nil) throws -> Tensor {
         guard !tokens.isEmpty else { throw ForwardError.emptyBatch }
         guard length + tokens.count <= capacity else {
             throw ForwardError.contextTooLong(length: length + tokens.count, limit: capacity)
@@ -38,11 +39,12 @@ public final class SequenceSession {
             throw ForwardError.contextTooLong(length: length + tokens.count, limit: capacity)
         }
         let span = SequenceSpan(queryStart: 0, queryCount: tokens.count, contextLength: blocks.length, blockTable: blocks.blockTable)
-        let batch = ForwardBatch(
+        var batch = ForwardBatch(
             tokens: tokens,
             positions: (start..<(start + tokens.count)).map(Int32.init),
             attention: AttentionBatch(sequences: [span], slotMapping: slots, blockSize: blocks.blockSize),
             logitRows: logits == .last ? [Int32(tokens.count - 1)] : (0..<Int32(tokens.count)).map { $0 })
+        batch.fedTokens = fed
         do {
             return try model.forward(batch, cache: cache)
         } catch {
