@@ -103,7 +103,8 @@ struct StepBuffers {
 
     private mutating func reserve(_ name: String, bytes: Int, recorded: Bool = true) throws(CUDAError) {
         if let existing = buffers[name], existing.byteCount >= bytes { return }
-        // Grow geometrically so a slowly growing batch reallocates rarely.
+        // Grow geometrically so a slowly growing batch reallocates rarely. The replaced buffer is
+        // freed by cuMemFree, which waits for the device, so a step still in flight keeps it.
         buffers[name] = try CUDABuffer(device: device, byteCount: max(bytes, (buffers[name]?.byteCount ?? 0) * 2, 4096))
         if recorded { generation += 1 }
     }

@@ -48,11 +48,6 @@ public final class ModelRunner {
         cache = try model.makeKVCache(blockCount: blockCount, blockSize: blockSize)
     }
 
-    /// Launches and finishes one step.
-    public func execute(_ step: PreparedStep) throws -> Output {
-        finish(try launch(step, after: nil))
-    }
-
     /// Whether `step` may be launched before `previous` is finished. Its tokens are then drawn
     /// before `previous`'s reach the sampling states, so every request it samples must draw on
     /// the device with edits that do not depend on earlier output (no penalties, no min-tokens
