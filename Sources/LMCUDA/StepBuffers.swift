@@ -103,8 +103,10 @@ struct StepBuffers {
 
     private mutating func reserve(_ name: String, bytes: Int, recorded: Bool = true) throws(CUDAError) {
         if let existing = buffers[name], existing.byteCount >= bytes { return }
-        // Grow geometrically so a slowly growing batch reallocates rarely. The replaced buffer is
-        // freed by cuMemFree, which waits for the device, so a step still in flight keeps it.
+        // A step still in flight may read the buffer being replaced (cuMemFree only "may"
+        // synchronize): wait for it. Growth is rare (geometric, so a slowly growing batch
+        // reallocates seldom).
+        if buffers[name] != nil { try device.synchronize() }
         buffers[name] = try CUDABuffer(device: device, byteCount: max(bytes, (buffers[name]?.byteCount ?? 0) * 2, 4096))
         if recorded { generation += 1 }
     }
