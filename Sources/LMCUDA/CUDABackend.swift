@@ -176,6 +176,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func waitForQueuedWork() { must { () throws(CUDAError) in try device.synchronize() } }
+
     public func argmax(_ x: Tensor) -> [Int32] {
         let out = must { () throws(CUDAError) in try stepBuffers.scratchIndices(count: x.shape[0]) }
         argmax(x, into: out)

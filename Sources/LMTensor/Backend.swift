@@ -80,6 +80,8 @@ public protocol Backend: AnyObject, Sendable {
     func upload(_ values: [Float], to tensor: Tensor)
     /// Waits for pending work and returns the tensor's values as f32.
     func download(_ tensor: Tensor) -> [Float]
+    /// Waits until the work queued so far has run (before freeing buffers it may use).
+    func waitForQueuedWork()
     /// Waits for pending work and returns the index of each row's largest value (the first on
     /// ties)   x [R, V] -> [R].
     func argmax(_ x: Tensor) -> [Int32]
@@ -179,6 +181,9 @@ extension Backend {
     }
 
     public var samplesOnDevice: Bool { false }
+
+    /// Backends that run ops as they come have nothing queued.
+    public func waitForQueuedWork() {}
 
     /// The reference: the host's argmax, uploaded.
     public func argmax(_ x: Tensor, into out: Tensor) { upload(argmax(x), to: out) }

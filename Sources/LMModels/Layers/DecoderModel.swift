@@ -154,6 +154,7 @@ public final class DecoderModel: @unchecked Sendable {
         let capacity = max(tokens, workspace?.tokenCapacity ?? 0)
         let rowCapacity = max(rows, workspace?.rowCapacity ?? 0)
         backend.discardRecordedSteps(of: ObjectIdentifier(self))   // recorded steps use the old buffers
+        if workspace != nil { backend.waitForQueuedWork() }   // a step launched before may still use them
         workspace = nil  // release the old buffers first
         let fresh = try ForwardWorkspace(spec: spec, tokenCapacity: capacity, rowCapacity: rowCapacity, backend: backend)
         workspace = fresh
