@@ -35,6 +35,12 @@ public struct BackendConformance {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
+        // Shapes for CUDA's tensor-core skinny GEMM (PEREGRINE_CUDA_SKINNY_GEMM=1; 64 x 1024 x 4096
+        // and 17 x 4096 x 512 above split K): one split with a ragged last block of rows, and 33
+        // tokens (the 64-token instance, its rows past 33 repeating the last and never stored)
+        // over four splits.
+        results.append(try linear(tokens: 2, inputs: 512, outputs: 208, bias: true, output: candidate.activationDType))
+        results.append(try linear(tokens: 33, inputs: 2048, outputs: 1040, bias: false, output: candidate.activationDType))
         for tokens in [1, 6, 20] {
             results.append(try projections(tokens: tokens, inputs: 512, outputs: [512, 128, 128], biased: [true, false, true]))
         }

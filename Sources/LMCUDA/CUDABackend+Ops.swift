@@ -83,6 +83,8 @@ extension CUDABackend {
             launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
             }
+        } else if usesSkinnyGEMM(tokens: tokens, rows: rows, columns: columns, output: out.dtype) {
+            skinnyLinear(x, weight: weight, out: out)
         } else {
             must { () throws(CUDAError) in
             device.makeCurrent()
@@ -96,6 +98,33 @@ extension CUDABackend {
             }
         }
         if let bias { addBias(bias, to: out) }
+    }
+
+    /// 2 to 64 tokens into bf16, K a multiple of 128 and N of 16, when `skinnyGEMM` is on.
+    func usesSkinnyGEMM(tokens: Int, rows: Int, columns: Int, output: DType) -> Bool {
+        skinnyGEMM && (2...64).contains(tokens) && output == .bf16 && columns % 128 == 0 && rows % 16 == 0
+    }
+
+    /// out = x · weightᵀ on skinny_gemm.cu: blocks of 128 rows, split over K until there are
+    /// about two blocks per multiprocessor (each split keeping at least 4 chunks of 128), the
+    /// splits' f32 partials then summed by skinny_gemm_reduce.
+    private func skinnyLinear(_ x: Tensor, weight: Tensor, out: Tensor) {
+        let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
+        let rowBlocks = (rows + 127) / 128, chunks = columns / 128
+        var splits = 1
+        while rowBlocks * splits < 2 * device.multiprocessors, chunks / (splits * 2) >= 4 { splits *= 2 }
+        let perSplit = (chunks + splits - 1) / splits
+        let tile = [8, 16, 32, 64].first { tokens <= $0 }!
+        let partial: CUdeviceptr = splits == 1 ? out.address
+            : must { () throws(CUDAError) in try stepBuffers.scratch("skinnyPartial", bytes: splits * tokens * rows * 4) }
+        launch(.skinnyGEMM, "skinny_gemm_t\(tile)", grid: (rowBlocks, splits, 1), block: 256, label: "skinny gemm T\(tokens) N\(rows) K\(columns)") { a in
+            a.add(x.address); a.add(weight.address); a.add(out.address); a.add(partial)
+            a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns)); a.add(Int32(perSplit))
+        }
+        guard splits > 1 else { return }
+        launch(.skinnyGEMM, "skinny_gemm_reduce", grid: (blocks(tokens * rows), 1, 1), block: 256) { a in
+            a.add(partial); a.add(out.address); a.add(Int32(splits)); a.add(tokens * rows)
+        }
     }
 
     /// A single token: one pass over the weights with our GEMV beats a GEMM tile (`gemvMaxTokens`),

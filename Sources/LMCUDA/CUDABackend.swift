@@ -48,6 +48,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// on sm_80 and later (`PEREGRINE_CUDA_MMA_PREFILL=0`: the CUDA-core kernel): on an H200 a
     /// 512-token prompt of Llama-3-8B's shapes 37,594 vs 27,146 tok/s, 2,048 tokens 34,369 vs 17,892.
     let tensorCorePrefill: Bool
+    /// Linears of 2 to 64 tokens on our tensor-core kernel (skinny_gemm.cu) instead of cuBLASLt,
+    /// under `PEREGRINE_CUDA_SKINNY_GEMM=1`: written and checked against a lane-level emulation
+    /// (scripts/cuda/skinny_gemm_emulation.py), not yet run on a GPU.
+    let skinnyGEMM: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
     /// A step's inputs go to the device through page-locked memory, so queuing them never waits.
@@ -68,6 +72,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
+        skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"

@@ -53,7 +53,7 @@ struct BenchLinearCommand: ParsableCommand {
                 let seconds = try LinearBenchmark.seconds(cuda, tokens: count, n: shape.n, k: shape.k, calls: calls)
                 let bytes = Double(shape.n * shape.k * 2)
                 table.rows.append([
-                    "\(shape.name) N\(shape.n) K\(shape.k)", "\(count)", LinearBenchmark.path(cuda, tokens: count, k: shape.k),
+                    "\(shape.name) N\(shape.n) K\(shape.k)", "\(count)", LinearBenchmark.path(cuda, tokens: count, n: shape.n, k: shape.k),
                     format(seconds * 1e6, decimals: 1), format(bytes / seconds / 1e9, decimals: 0),
                     format(100 * bytes / seconds / copyRate, decimals: 0) + "%",
                     format(2 * Double(count * shape.n * shape.k) / seconds / 1e12, decimals: 1),

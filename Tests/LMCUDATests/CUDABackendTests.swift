@@ -62,7 +62,8 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         #expect(!decode.contains("NAME"))
         for source in KernelSource.all {
             for function in source.functions {
-                #expect(function.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, "\(source.name): \(function)")
+                // An attribute read as a name (`void __launch_bounds__(256) NAME(`) would be launched.
+                #expect(function.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" } && !function.hasPrefix("__"), "\(source.name): \(function)")
             }
         }
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
@@ -70,6 +71,8 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
                                                          "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8", "gemv_gated",
                                                          "gemv_packed_s1", "gemv_packed_s2", "gemv_packed_s4", "gemv_packed_s8"])
         #expect(KernelSource.sample.functions == ["sample_rows"])
+        #expect(KernelSource.skinnyGEMM.functions.sorted() == ["skinny_gemm_reduce", "skinny_gemm_t16", "skinny_gemm_t32", "skinny_gemm_t64", "skinny_gemm_t8"])
+        #expect(KernelSource.copyTokens.functions == ["copy_tokens"])
         #expect(KernelSource.rmsNorm.functions.contains("add_rms_norm_bf16"))
         for module in KernelSource.all {
             #expect(!module.functions.isEmpty, "\(module.name)")

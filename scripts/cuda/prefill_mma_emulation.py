@@ -5,26 +5,10 @@
 # Run: python3 scripts/cuda/prefill_mma_emulation.py (numpy; about a minute). Relative errors of
 # ~1e-3 are P's rounding to bf16; an indexing mistake shows as errors near 1.
 import numpy as np
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 rng = np.random.default_rng(0)
-def bf(x): # round to bf16 (nearest even) and back
-    x = np.asarray(x, np.float32).copy(); b = x.view(np.uint32).astype(np.uint64)
-    b = (b + 0x7fff + ((b >> 16) & 1)) >> 16 << 16
-    return b.astype(np.uint32).view(np.float32)
-
-def mma(C, A, B):
-    # A: per lane 4 regs of 2 values -> matrix 16x16; B: per lane 2 regs of 2 -> 16x8; C: per lane 4 -> 16x8
-    Am = np.zeros((16, 16)); Bm = np.zeros((16, 8)); Cm = np.zeros((16, 8))
-    for lane in range(32):
-        g, c = lane >> 2, lane & 3
-        a = A[lane]
-        Am[g, 2*c:2*c+2] = a[0]; Am[g+8, 2*c:2*c+2] = a[1]; Am[g, 2*c+8:2*c+10] = a[2]; Am[g+8, 2*c+8:2*c+10] = a[3]
-        b = B[lane]
-        Bm[2*c:2*c+2, g] = b[0]; Bm[2*c+8:2*c+10, g] = b[1]
-        Cm[g, 2*c:2*c+2] = C[lane][0:2]; Cm[g+8, 2*c:2*c+2] = C[lane][2:4]
-    D = Cm + Am @ Bm
-    for lane in range(32):
-        g, c = lane >> 2, lane & 3
-        C[lane][0:2] = D[g, 2*c:2*c+2]; C[lane][2:4] = D[g+8, 2*c:2*c+2]
+from mma_fragments import bf, mma
 
 def run(D, count, first_position, window, scale=0.125):
     n_keys = first_position + count

@@ -93,3 +93,15 @@ template <int PENDING> __device__ __forceinline__ void wait_async_copies() {
     asm volatile("cp.async.wait_group %0;" :: "n"(PENDING) : "memory");
 #endif
 }
+
+// c += a · b on tensor cores (mma.sync m16n8k16, bf16 in, f32 accumulation; sm_80 and later).
+// Fragments (PTX ISA, .bf16), lane = 4 g + c: a (16 x 16, row-major) {(g, 2c..2c+1), (g+8, 2c..),
+// (g, 2c+8..), (g+8, 2c+8..)}; b (16 x 8, column-major) {(2c..2c+1, g), (2c+8..2c+9, g)};
+// c (16 x 8) {(g, 2c), (g, 2c+1), (g+8, 2c), (g+8, 2c+1)}.
+__device__ __forceinline__ void mma_bf16(float* c, const u32* a, u32 b0, u32 b1) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}

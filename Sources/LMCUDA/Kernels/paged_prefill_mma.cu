@@ -12,14 +12,6 @@
 #define MMA_KEYS 32
 #define MMA_WARPS 2
 
-__device__ __forceinline__ void mma_bf16(float* c, const u32* a, u32 b0, u32 b1) {
-#if __CUDA_ARCH__ >= 800
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
 // Two floats as a bf16 pair, the first in the low half.
 __device__ __forceinline__ u32 pack_bf16(float low, float high) { return (u32)float_to_bf16(low) | ((u32)float_to_bf16(high) << 16); }
 

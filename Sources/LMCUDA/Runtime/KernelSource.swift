@@ -41,8 +41,9 @@ struct KernelSource: Sendable {
     static let ropeWriteKV = KernelSource(name: "rope_write_kv", bytes: PackageResources.rope_write_kv_cu)
     static let expertRows = KernelSource(name: "expert_rows", bytes: PackageResources.expert_rows_cu)
     static let copyTokens = KernelSource(name: "copy_tokens", bytes: PackageResources.copy_tokens_cu)
+    static let skinnyGEMM = KernelSource(name: "skinny_gemm", bytes: PackageResources.skinny_gemm_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens, skinnyGEMM]
 }
 
 import Foundation
