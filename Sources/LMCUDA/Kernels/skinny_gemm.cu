@@ -2,8 +2,8 @@
 // streaming the weights once ("swap AB": the weights are mma's A operand, 16 rows a fragment,
 // and the tokens its B operand, 8 a fragment). Each lane loads 16 contiguous bytes of a weight
 // row and the same 16 bytes' k range of an x row, and both operands take the same permutation
-// of k inside a 32-wide block, so no ldmatrix or shuffle is needed: a lane's bytes 0-3 of each
-// row feed the first k16 mma as (2c, 2c+1) and (2c+8, 2c+9), bytes 4-7 the second.
+// of k inside a 32-wide block, so no ldmatrix or shuffle is needed: a lane's values 0-3 (of the
+// 8) of each row feed the first k16 mma as (2c, 2c+1) and (2c+8, 2c+9), values 4-7 the second.
 //   grid (ceil(N / 128), splits); 256 threads, 8 warps of 16 rows. Split s sums the 128-wide k
 //   chunks [s · per_split, (s + 1) · per_split); with one split the block stores bf16 out [T, N],
 //   with more, f32 partial [splits, T, N] that skinny_gemm_reduce sums. x's chunk [8 · TILES, 128]
@@ -14,8 +14,8 @@
 
 template <int V> struct SkinnySlot { static constexpr int value = V; };
 
-// The 16-byte unit u (of 16) of row r in a stage: odd rows swap the two halves of each 128-byte
-// line, so the 8 lanes of a quarter-warp (two rows, four units each) hit 32 distinct banks.
+// The 16-byte unit u (of 16) of row r in a stage: odd rows swap the two 64-byte halves of each
+// 128-byte line, so the 8 lanes of a quarter-warp (two rows, four units each) hit 32 distinct banks.
 __device__ __forceinline__ int skinny_unit(int r, int u) { return r * 16 + (u ^ ((r & 1) << 2)); }
 
 template <int TILES> __device__ void skinny_gemm(const bf16* __restrict__ x, const bf16* __restrict__ weight, bf16* __restrict__ out,
