@@ -1,6 +1,7 @@
 # Lane-level emulation of Sources/LMCUDA/Kernels/skinny_gemm.cu: the kernel's loads (the swizzled
 # x stages, the permuted-k weight and x fragments), its split-K and its stores transliterated to
-# numpy, with mma.m16n8k16 as the PTX ISA defines its fragments, against x @ W.T in float64.
+# numpy, with mma.m16n8k16 as the PTX ISA defines its fragments, against x @ W.T in float64; and
+# that the swizzled x stage serves every quarter-warp's fragment reads without bank conflicts.
 # It checks the indexing before a GPU is at hand; the device's check-backend is the test.
 # Run: python3 scripts/cuda/skinny_gemm_emulation.py (numpy; a few seconds). Errors of ~1e-6 are
 # f32 summation order; an indexing mistake shows as errors near 1.
@@ -58,6 +59,19 @@ def run(tokens, rows, columns, splits):
     if splits > 1: out = partial.sum(axis=0)   # skinny_gemm_reduce
     ref = x.astype(np.float64) @ W.astype(np.float64).T
     return np.abs(out - ref).max() / np.abs(ref).max()
+
+# The x fragment reads: a 16-byte read per lane is served a quarter-warp (8 lanes) at a time,
+# and those 8 lanes must cover 32 distinct 4-byte banks for one pass.
+for tiles in (1, 2, 4, 8):
+    for tile in range(tiles):
+        for b in range(4):
+            for quarter in range(4):
+                banks = set()
+                for lane in range(8 * quarter, 8 * quarter + 8):
+                    address = unit(tile * 8 + (lane >> 2), b * 4 + (lane & 3)) * 16
+                    banks.update((address // 4 + i) % 32 for i in range(4))
+                assert len(banks) == 32, (tiles, tile, b, quarter)
+print("x fragment reads: conflict-free")
 
 for tokens, rows, columns, splits in [(2, 48, 256, 1), (13, 48, 256, 2), (16, 144, 384, 3), (33, 32, 128, 1), (64, 16, 512, 4)]:
     print(f"T {tokens} N {rows} K {columns} splits {splits}: rel err {run(tokens, rows, columns, splits):.2e}")
