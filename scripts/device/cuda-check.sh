@@ -6,7 +6,7 @@
 #   mkdir -p .device-bin && strip -o .device-bin/peregrine .build/release/peregrine && gzip -9f .device-bin/peregrine
 #   mkdir -p .device-data && cp -r ../shared/fixtures/models/tiny-{llama,llama3-rope,mistral,mixtral,qwen2,qwen3} .device-data/
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
-# Switches: CHECK=0 skips the checks; BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
+# Switches: CHECK=0 skips the checks; LINEAR=1 times the linears (`bench linear`); BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
 # compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
 # per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`; EXPERIMENT="VAR=1 ..."
 # checks and benchmarks the backend under those settings.
@@ -97,6 +97,17 @@ if [ -n "${EXPERIMENT:-}" ]; then
     if [ "${BENCH:-0}" = "1" ]; then
         env $EXPERIMENT $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tail -1
         env $EXPERIMENT $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -2
+    fi
+fi
+
+# LINEAR=1: `bench linear` at 1, 16, 32 and 64 tokens, by default and (with EXPERIMENT) under it,
+# e.g. EXPERIMENT="PEREGRINE_CUDA_SKINNY_GEMM=1" LINEAR=1 CHECK=0.
+if [ "${LINEAR:-0}" = "1" ]; then
+    echo "== bench linear (Llama-3-8B shapes)"
+    $bin bench linear --device cuda --tokens 1,16,32,64 2>&1 | tee "$out/bench-linear.txt" | tail -24
+    if [ -n "${EXPERIMENT:-}" ]; then
+        echo "-- under $EXPERIMENT"
+        env $EXPERIMENT $bin bench linear --device cuda --tokens 1,16,32,64 2>&1 | tee "$out/bench-linear-experiment.txt" | tail -24
     fi
 fi
 
