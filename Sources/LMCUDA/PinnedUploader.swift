@@ -10,10 +10,10 @@ final class PinnedUploader: @unchecked Sendable {
     private let device: CUDADevice
     private let chunkBytes: Int
     private let threads: Int
-    /// Two staging buffers, the event recorded after each one's last device copy, and the one the
+    /// Two staging buffers (each with the event after its last device copy), and the one the
     /// next chunk goes to (alternating across calls too, so small tensors overlap as well).
     private struct Staging {
-        var buffers: [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] = []
+        var buffers: [PinnedBlock] = []
         var next = 0
     }
     private let staging = Mutex(Staging())
@@ -24,47 +24,27 @@ final class PinnedUploader: @unchecked Sendable {
         self.threads = threads
     }
 
-    deinit {
-        staging.withLock { staging in
-            for (buffer, event) in staging.buffers {
-                if let event { _ = device.driver.cuEventSynchronize(event); _ = device.driver.cuEventDestroy(event) }
-                _ = device.driver.cuMemFreeHost(buffer)
-            }
-        }
-    }
-
     /// Copies `source` to device memory at `destination`.
     func copy(_ source: UnsafeRawBufferPointer, to destination: CUdeviceptr) throws(CUDAError) {
         guard let base = source.baseAddress, source.count > 0 else { return }
         let driver = device.driver
         device.makeCurrent()
         try staging.withLock { (staging: inout Staging) throws(CUDAError) in
-            if staging.buffers.isEmpty { staging.buffers = try allocateStaging() }
+            if staging.buffers.isEmpty {
+                staging.buffers = [try PinnedBlock(device: device, byteCount: chunkBytes), try PinnedBlock(device: device, byteCount: chunkBytes)]
+            }
             for offset in stride(from: 0, to: source.count, by: chunkBytes) {
                 let count = min(chunkBytes, source.count - offset)
-                let (buffer, event) = staging.buffers[staging.next]
+                let buffer = staging.buffers[staging.next]
                 // The buffer's previous transfer must be done before it is overwritten.
-                try driver.check(driver.cuEventSynchronize(event), "cuEventSynchronize(staging)")
-                parallelCopy(from: base + offset, to: buffer, count: count)
-                try driver.check(driver.cuMemcpyHtoDAsync(destination + CUdeviceptr(offset), buffer, count, device.stream),
+                try buffer.waitUntilUnused()
+                parallelCopy(from: base + offset, to: buffer.memory, count: count)
+                try driver.check(driver.cuMemcpyHtoDAsync(destination + CUdeviceptr(offset), buffer.memory, count, device.stream),
                                  "cuMemcpyHtoDAsync(\(count) staged bytes)")
-                try driver.check(driver.cuEventRecord(event, device.stream), "cuEventRecord(staging)")
+                try buffer.recordUse()
                 staging.next = 1 - staging.next
             }
         }
-    }
-
-    private func allocateStaging() throws(CUDAError) -> [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] {
-        var buffers: [(buffer: UnsafeMutableRawPointer, event: CUhandle?)] = []
-        for _ in 0..<2 {
-            var pointer: UnsafeMutableRawPointer?
-            try device.driver.check(device.driver.cuMemAllocHost(&pointer, chunkBytes), "cuMemAllocHost(\(chunkBytes) bytes)")
-            var event: CUhandle?
-            try device.driver.check(device.driver.cuEventCreate(&event, 2), "cuEventCreate")   // CU_EVENT_DISABLE_TIMING
-            guard let pointer else { throw .unsupported("cuMemAllocHost returned no memory") }
-            buffers.append((pointer, event))
-        }
-        return buffers
     }
 
     /// A large copy split over threads: reading a freshly mapped checkpoint is bound by page

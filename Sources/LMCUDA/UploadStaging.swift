@@ -7,21 +7,13 @@ final class UploadStaging: @unchecked Sendable {
     private let device: CUDADevice
     private let chunkBytes: Int
     private let chunkCount: Int
-    private var chunks: [(memory: UnsafeMutableRawPointer, event: CUhandle?)] = []
+    private var chunks: [PinnedBlock] = []
     private var current = 0, offset = 0
 
     init(device: CUDADevice, chunkBytes: Int = 4 << 20, chunkCount: Int = 4) {
         self.device = device
         self.chunkBytes = chunkBytes
         self.chunkCount = chunkCount
-    }
-
-    deinit {
-        for (memory, event) in chunks {
-            _ = device.driver.cuEventSynchronize(event)
-            _ = device.driver.cuEventDestroy(event)
-            _ = device.driver.cuMemFreeHost(memory)
-        }
     }
 
     /// Queues a copy of `bytes` to `destination` on the device's stream; `bytes` may be reused
@@ -36,9 +28,9 @@ final class UploadStaging: @unchecked Sendable {
         }
         if chunks.isEmpty { try allocate() }
         if offset + bytes.count > chunkBytes {
-            try driver.check(driver.cuEventRecord(chunks[current].event, device.stream), "cuEventRecord(upload staging)")
+            try chunks[current].recordUse()
             current = (current + 1) % chunks.count
-            try driver.check(driver.cuEventSynchronize(chunks[current].event), "cuEventSynchronize(upload staging)")
+            try chunks[current].waitUntilUnused()
             offset = 0
         }
         let staged = chunks[current].memory + offset
@@ -54,13 +46,6 @@ final class UploadStaging: @unchecked Sendable {
     }
 
     private func allocate() throws(CUDAError) {
-        for _ in 0..<chunkCount {
-            var memory: UnsafeMutableRawPointer?
-            try device.driver.check(device.driver.cuMemAllocHost(&memory, chunkBytes), "cuMemAllocHost(\(chunkBytes) bytes)")
-            guard let memory else { throw .unsupported("cuMemAllocHost returned no memory") }
-            var event: CUhandle?
-            try device.driver.check(device.driver.cuEventCreate(&event, 2), "cuEventCreate")   // CU_EVENT_DISABLE_TIMING
-            chunks.append((memory, event))
-        }
+        for _ in 0..<chunkCount { chunks.append(try PinnedBlock(device: device, byteCount: chunkBytes)) }
     }
 }
