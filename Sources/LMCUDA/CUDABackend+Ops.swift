@@ -310,10 +310,17 @@ extension CUDABackend {
                  try stepBuffers.scratch("partSum", bytes: partials * 4))
             }
             let rows = inputs.tensor("decodeRows", count: n).address
-            let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
-            // Specialized instances assume D = 32 · (dims per lane) exactly.
-            let decodeKernel = dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type
-            launch(.pagedDecode, decodeKernel, grid: (n, kvHeads, splits), block: 128) { a in
+            // Tensor cores where the instances cover the heads; otherwise the CUDA-core kernel,
+            // specialized where D = 32 · (dims per lane) exactly. Both take the same arguments.
+            let kernel: (module: KernelSource, name: String, sharedBytes: Int)
+            if let stages = tensorCoreDecodeStages, query.dtype == .bf16, cache.key.dtype == .bf16, dim == 64 || dim == 128 {
+                // 4 warps, each a ring of `stages` stages of 16 keys and 16 values in rows of D + 8.
+                kernel = (.pagedDecodeMMA, "paged_decode_mma_d\(dim)_s\(stages)", 4 * stages * 2 * 16 * (dim + 8) * 2)
+            } else {
+                let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
+                kernel = (.pagedDecode, dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type, 0)
+            }
+            launch(kernel.module, kernel.name, grid: (n, kvHeads, splits), block: 128, sharedBytes: kernel.sharedBytes) { a in
                 a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
                 a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
                 a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)

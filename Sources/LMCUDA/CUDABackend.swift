@@ -48,9 +48,16 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// on sm_80 and later (`PEREGRINE_CUDA_MMA_PREFILL=0`: the CUDA-core kernel): on an H200 a
     /// 512-token prompt of Llama-3-8B's shapes 37,594 vs 27,146 tok/s, 2,048 tokens 34,369 vs 17,892.
     let tensorCorePrefill: Bool
+    /// Decode attention on tensor cores (paged_decode_mma.cu) for bf16 heads of 64 or 128 dims, up
+    /// to 8 query heads per KV head, on sm_80 and later, with this many shared-memory stages per
+    /// warp (`PEREGRINE_CUDA_MMA_DECODE=2|3`, default 2; `=0`: the CUDA-core kernel). On an H200 at
+    /// 64 sequences of ~1,100 tokens (Llama-3-8B shapes) 8,318/8,312 full-width tok/s with 2 stages,
+    /// 8,138/8,141 with 3, 7,967/7,985 on CUDA cores; per launch 65.9 vs 72.5 µs.
+    let tensorCoreDecodeStages: Int?
     /// Linears of 2 to 64 tokens on our tensor-core kernel (skinny_gemm.cu) instead of cuBLASLt,
-    /// under `PEREGRINE_CUDA_SKINNY_GEMM=1`: written and checked against a lane-level emulation
-    /// (scripts/cuda/skinny_gemm_emulation.py), not yet run on a GPU.
+    /// under `PEREGRINE_CUDA_SKINNY_GEMM=1`. Correct on an H200 (check-backend, graph replay) but
+    /// slower than cuBLASLt past 16 tokens (`bench linear` at T 64: q/k/v 33.6 vs 18.0 µs, gate/up
+    /// 139 vs 66; 166 registers leave one block per SM), and at 16 faster only for o (13.6 vs 16.5).
     let skinnyGEMM: Bool
     /// Weights go to the device through pinned staging (nil: `PEREGRINE_CUDA_PINNED_UPLOAD=0`).
     let uploader: PinnedUploader?
@@ -72,6 +79,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
+        let decodeStages = device.environment["PEREGRINE_CUDA_MMA_DECODE"].map { Int($0) ?? 0 } ?? 2
+        tensorCoreDecodeStages = device.computeCapability.major >= 8 && [2, 3].contains(decodeStages) ? decodeStages : nil
         skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"

@@ -72,6 +72,8 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
                                                          "gemv_packed_s1", "gemv_packed_s2", "gemv_packed_s4", "gemv_packed_s8"])
         #expect(KernelSource.sample.functions == ["sample_rows"])
         #expect(KernelSource.skinnyGEMM.functions.sorted() == ["skinny_gemm_reduce", "skinny_gemm_t16", "skinny_gemm_t32", "skinny_gemm_t64", "skinny_gemm_t8"])
+        #expect(KernelSource.pagedDecodeMMA.functions.sorted() == ["paged_decode_mma_d128_s2", "paged_decode_mma_d128_s3",
+                                                                   "paged_decode_mma_d64_s2", "paged_decode_mma_d64_s3"])
         #expect(KernelSource.copyTokens.functions == ["copy_tokens"])
         #expect(KernelSource.rmsNorm.functions.contains("add_rms_norm_bf16"))
         for module in KernelSource.all {

@@ -105,3 +105,28 @@ __device__ __forceinline__ void mma_bf16(float* c, const u32* a, u32 b0, u32 b1)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #endif
 }
+
+// Two floats as a bf16 pair, the first in the low half (an mma operand register).
+__device__ __forceinline__ u32 pack_bf16(float low, float high) { return (u32)float_to_bf16(low) | ((u32)float_to_bf16(high) << 16); }
+
+// Split-K decode attention (paged_decode.cu, paged_decode_mma.cu): merges the WARPS warps'
+// online-softmax states of `heads` query heads (maximum, normalizer and weighted values, stored in
+// shared memory before a __syncthreads) into this block's split partials; head h goes to partial
+// first_part + h * splits.
+template <int WARPS, int G, int DS> __device__ __forceinline__ void write_split_partials(
+    const float (*shared_m)[G], const float (*shared_l)[G], const float (*shared_acc)[G][DS], int heads, int dim,
+    long first_part, int splits, float* part_out, float* part_max, float* part_sum) {
+    for (int h = 0; h < heads; h++) {
+        float total_m = NEG_INF;
+        for (int w = 0; w < WARPS; w++) total_m = fmaxf(total_m, shared_m[w][h]);
+        float total_l = 0.f;
+        for (int w = 0; w < WARPS; w++) if (shared_m[w][h] != NEG_INF) total_l += shared_l[w][h] * __expf(shared_m[w][h] - total_m);
+        long part = first_part + (long)h * splits;
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+            float sum = 0.f;
+            for (int w = 0; w < WARPS; w++) if (shared_m[w][h] != NEG_INF) sum += shared_acc[w][h][d] * __expf(shared_m[w][h] - total_m);
+            part_out[part * dim + d] = sum;
+        }
+        if (threadIdx.x == 0) { part_max[part] = total_m; part_sum[part] = total_l; }
+    }
+}

@@ -114,27 +114,6 @@ template <int G, int LANE_DIMS> __device__ __forceinline__ void online_update(
     }
 }
 
-// Merges the warps' online-softmax states of `heads` query heads (maximum, normalizer and
-// weighted values, stored in shared memory before a __syncthreads) into this block's split
-// partials; head h goes to partial first_part + h * splits.
-template <int G, int DS> __device__ __forceinline__ void write_split_partials(
-    const float (*shared_m)[G], const float (*shared_l)[G], const float (*shared_acc)[G][DS], int heads, int dim,
-    long first_part, int splits, float* part_out, float* part_max, float* part_sum) {
-    for (int h = 0; h < heads; h++) {
-        float total_m = NEG_INF;
-        for (int w = 0; w < DECODE_WARPS; w++) total_m = fmaxf(total_m, shared_m[w][h]);
-        float total_l = 0.f;
-        for (int w = 0; w < DECODE_WARPS; w++) if (shared_m[w][h] != NEG_INF) total_l += shared_l[w][h] * __expf(shared_m[w][h] - total_m);
-        long part = first_part + (long)h * splits;
-        for (int d = threadIdx.x; d < dim; d += blockDim.x) {
-            float sum = 0.f;
-            for (int w = 0; w < DECODE_WARPS; w++) if (shared_m[w][h] != NEG_INF) sum += shared_acc[w][h][d] * __expf(shared_m[w][h] - total_m);
-            part_out[part * dim + d] = sum;
-        }
-        if (threadIdx.x == 0) { part_max[part] = total_m; part_sum[part] = total_l; }
-    }
-}
-
 // Starts copying a tile's 8 keys and 8 values (keys past end - 1 repeat it) into a warp's ring
 // stage [16 rows][D] bf16: keys in rows 0-7, values in rows 8-15. Lanes take 16-byte chunks,
 // D / 8 of them per row, each lane one key's key and value chunk per pass.
@@ -318,7 +297,7 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
         for (int i = 0; i < LANE_DIMS; i++) shared_acc[warp][g][CONTIGUOUS ? lane * LANE_DIMS + i : lane + 32 * i] = acc[g][i];
     }
     __syncthreads();
-    write_split_partials<G, LANE_DIMS * 32>(shared_m, shared_l, shared_acc, group, dim, ((long)n * q_heads + kv_head * group) * splits + split,
+    write_split_partials<DECODE_WARPS, G, LANE_DIMS * 32>(shared_m, shared_l, shared_acc, group, dim, ((long)n * q_heads + kv_head * group) * splits + split,
                                            splits, part_out, part_max, part_sum);
 }
 

@@ -12,9 +12,6 @@
 #define MMA_KEYS 32
 #define MMA_WARPS 2
 
-// Two floats as a bf16 pair, the first in the low half.
-__device__ __forceinline__ u32 pack_bf16(float low, float high) { return (u32)float_to_bf16(low) | ((u32)float_to_bf16(high) << 16); }
-
 template <int D> __device__ void paged_prefill_mma(
     const bf16* query, const bf16* key_cache, const bf16* value_cache, bf16* out, const int* tiles,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,

@@ -29,6 +29,7 @@ struct KernelSource: Sendable {
     static let rope = KernelSource(name: "rope", bytes: PackageResources.rope_cu)
     static let writeKV = KernelSource(name: "write_kv", bytes: PackageResources.write_kv_cu)
     static let pagedDecode = KernelSource(name: "paged_decode", bytes: PackageResources.paged_decode_cu)
+    static let pagedDecodeMMA = KernelSource(name: "paged_decode_mma", bytes: PackageResources.paged_decode_mma_cu)
     static let pagedPrefill = KernelSource(name: "paged_prefill", bytes: PackageResources.paged_prefill_cu)
     static let pagedPrefillMMA = KernelSource(name: "paged_prefill_mma", bytes: PackageResources.paged_prefill_mma_cu)
     static let argmax = KernelSource(name: "argmax", bytes: PackageResources.argmax_cu)
@@ -43,7 +44,7 @@ struct KernelSource: Sendable {
     static let copyTokens = KernelSource(name: "copy_tokens", bytes: PackageResources.copy_tokens_cu)
     static let skinnyGEMM = KernelSource(name: "skinny_gemm", bytes: PackageResources.skinny_gemm_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens, skinnyGEMM]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedDecodeMMA, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens, skinnyGEMM]
 }
 
 import Foundation
