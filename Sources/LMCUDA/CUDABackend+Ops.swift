@@ -11,7 +11,8 @@ extension CUDABackend {
     public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
         let rows = x.shape[0], columns = x.elementCount / max(rows, 1)
         precondition(weight.dtype == x.dtype, "rmsNorm of \(x.dtype) rows with a \(weight.dtype) weight")
-        launch(.rmsNorm, "rms_norm_" + suffix(x.dtype), grid: (rows, 1, 1), block: normThreads(columns)) { a in
+        let (kernel, threads) = normKernel("rms_norm", x.dtype, columns: columns)
+        launch(.rmsNorm, kernel, grid: (rows, 1, 1), block: threads) { a in
             a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(columns)); a.add(epsilon)
         }
     }
@@ -19,13 +20,21 @@ extension CUDABackend {
     public func addRMSNorm(_ residual: Tensor, _ delta: Tensor, weight: Tensor, epsilon: Float, out: Tensor) {
         let rows = residual.shape[0], columns = residual.elementCount / max(rows, 1)
         precondition(weight.dtype == residual.dtype && delta.dtype == residual.dtype, "addRMSNorm of \(residual.dtype) and \(delta.dtype) rows with a \(weight.dtype) weight")
-        launch(.rmsNorm, "add_rms_norm_" + suffix(residual.dtype), grid: (rows, 1, 1), block: normThreads(columns)) { a in
+        let (kernel, threads) = normKernel("add_rms_norm", residual.dtype, columns: columns)
+        launch(.rmsNorm, kernel, grid: (rows, 1, 1), block: threads) { a in
             a.add(residual.address); a.add(delta.address); a.add(weight.address); a.add(out.address); a.add(Int32(columns)); a.add(epsilon)
         }
     }
 
-    /// A block per row: up to 1024 threads, a whole number of warps.
-    private func normThreads(_ columns: Int) -> Int { columns >= 1024 ? 1024 : max(32, (columns + 31) / 32 * 32) }
+    /// A block per row: bf16 rows of up to 8,192 columns (a multiple of 8) on the `_x8` kernels, a
+    /// thread per 8 columns holding them in registers (`vectorNorms`); otherwise up to 1024 threads
+    /// looping over the row. Whole warps either way.
+    private func normKernel(_ name: String, _ dtype: DType, columns: Int) -> (name: String, threads: Int) {
+        if vectorNorms, dtype == .bf16, columns % 8 == 0, columns <= 8 * 1024 {
+            return (name + "_bf16_x8", max(32, (columns / 8 + 31) / 32 * 32))
+        }
+        return (name + "_" + suffix(dtype), columns >= 1024 ? 1024 : max(32, (columns + 31) / 32 * 32))
+    }
 
     public func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
         let n = out.elementCount

@@ -48,6 +48,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// on sm_80 and later (`PEREGRINE_CUDA_MMA_PREFILL=0`: the CUDA-core kernel): on an H200 a
     /// 512-token prompt of Llama-3-8B's shapes 37,594 vs 27,146 tok/s, 2,048 tokens 34,369 vs 17,892.
     let tensorCorePrefill: Bool
+    /// bf16 RMSNorms (with or without the residual add) on the one-pass `_x8` kernels
+    /// (`PEREGRINE_CUDA_VECTOR_NORM=0`: the looping ones). On an H200 (Llama-3-8B shapes) batch-1
+    /// decode 230.4/230.0 vs 221.4/221.4 tok/s, prefill 512 38,494/38,154 vs 37,420/37,479,
+    /// 64 x 1,024 full-width 8,391 vs 8,235.
+    let vectorNorms: Bool
     /// Decode attention on tensor cores (paged_decode_mma.cu) for bf16 heads of 64 or 128 dims, up
     /// to 8 query heads per KV head, on sm_80 and later, with this many shared-memory stages per
     /// warp (`PEREGRINE_CUDA_MMA_DECODE=2|3`, default 2; `=0`: the CUDA-core kernel). On an H200 at
@@ -79,6 +84,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
+        vectorNorms = device.environment["PEREGRINE_CUDA_VECTOR_NORM"] != "0"
         let decodeStages = device.environment["PEREGRINE_CUDA_MMA_DECODE"].map { Int($0) ?? 0 } ?? 2
         tensorCoreDecodeStages = device.computeCapability.major >= 8 && [2, 3].contains(decodeStages) ? decodeStages : nil
         skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8

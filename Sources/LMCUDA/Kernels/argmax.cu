@@ -5,9 +5,28 @@ extern "C" __global__ void argmax_f32(const float* x, int* out, int columns) {
     const float* in = x + row * columns;
     float best = NEG_INF;
     int index = 0x7fffffff;
-    for (int c = threadIdx.x; c < columns; c += blockDim.x) {
-        float v = in[c];
-        if (v > best || index == 0x7fffffff) { best = v; index = c; }
+    if ((columns & 3) == 0) {
+        // 16-byte loads, four in flight per thread (a row of 128K logits in ~8 round trips, not 125);
+        // each thread still sees its columns in increasing order, so it keeps the first of equals.
+        const float4* in4 = (const float4*)in;
+        int quads = columns >> 2, step = blockDim.x;
+        for (int q = threadIdx.x; q < quads; q += 4 * step) {
+            float4 v[4];
+            #pragma unroll
+            for (int u = 0; u < 4; u++) if (q + u * step < quads) v[u] = in4[q + u * step];
+            #pragma unroll
+            for (int u = 0; u < 4; u++) {
+                if (q + u * step >= quads) break;
+                float e[4] = {v[u].x, v[u].y, v[u].z, v[u].w};
+                #pragma unroll
+                for (int i = 0; i < 4; i++) if (e[i] > best || index == 0x7fffffff) { best = e[i]; index = (q + u * step) * 4 + i; }
+            }
+        }
+    } else {
+        for (int c = threadIdx.x; c < columns; c += blockDim.x) {
+            float v = in[c];
+            if (v > best || index == 0x7fffffff) { best = v; index = c; }
+        }
     }
     __shared__ float values[32];
     __shared__ int indices[32];

@@ -36,3 +36,57 @@ extern "C" __global__ void add_rms_norm_bf16(bf16* residual, const bf16* delta, 
 extern "C" __global__ void add_rms_norm_f32(float* residual, const float* delta, const float* weight, float* out, int columns, float epsilon) {
     add_rms_norm(residual, delta, weight, out, columns, epsilon);
 }
+
+// bf16 rows of at most 8 · blockDim.x columns, a multiple of 8: each thread keeps its 8 values in
+// registers, so memory is touched once (16-byte loads and stores) and the norm weight, which no
+// kernel writes, is read before waiting for the previous kernel. Same rounding as above (the sum
+// rounded to bf16 before it is squared).
+__device__ __forceinline__ void unpack8(uint4 v, float* f) {
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+__device__ __forceinline__ uint4 pack8(const float* f) {
+    return make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
+}
+__device__ __forceinline__ void store_normalized8(bf16* to, const float* v, uint4 weight, float inverse) {
+    float w[8], o[8];
+    unpack8(weight, w);
+    #pragma unroll
+    for (int i = 0; i < 8; i++) o[i] = v[i] * inverse * w[i];
+    *(uint4*)to = pack8(o);
+}
+extern "C" __global__ void rms_norm_bf16_x8(const bf16* x, const bf16* weight, bf16* out, int columns, float epsilon) {
+    int c = threadIdx.x * 8;
+    bool mine = c < columns;
+    uint4 w = mine ? *(const uint4*)(weight + c) : make_uint4(0, 0, 0, 0);
+    begin_after_previous_kernel();
+    long row = (long)blockIdx.x * columns;
+    float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
+    if (mine) unpack8(*(const uint4*)(x + row + c), v);
+    #pragma unroll
+    for (int i = 0; i < 8; i++) sum += v[i] * v[i];
+    float inverse = rsqrtf(block_sum(sum) / columns + epsilon);
+    if (mine) store_normalized8(out + row + c, v, w, inverse);
+}
+extern "C" __global__ void add_rms_norm_bf16_x8(bf16* residual, const bf16* delta, const bf16* weight, bf16* out, int columns, float epsilon) {
+    int c = threadIdx.x * 8;
+    bool mine = c < columns;
+    uint4 w = mine ? *(const uint4*)(weight + c) : make_uint4(0, 0, 0, 0);
+    begin_after_previous_kernel();
+    long row = (long)blockIdx.x * columns;
+    float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
+    if (mine) {
+        float r[8], d[8];
+        unpack8(*(const uint4*)(residual + row + c), r);
+        unpack8(*(const uint4*)(delta + row + c), d);
+        #pragma unroll
+        for (int i = 0; i < 8; i++) v[i] = bf16_to_float(float_to_bf16(r[i] + d[i]));
+        *(uint4*)(residual + row + c) = pack8(v);
+    }
+    #pragma unroll
+    for (int i = 0; i < 8; i++) sum += v[i] * v[i];
+    float inverse = rsqrtf(block_sum(sum) / columns + epsilon);
+    if (mine) store_normalized8(out + row + c, v, w, inverse);
+}
