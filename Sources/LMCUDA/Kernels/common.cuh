@@ -63,7 +63,8 @@ __device__ __forceinline__ float block_sum(float v) {
 // that any earlier kernel writes or reads. It returns once the previous kernel has completed and
 // its writes are visible (each kernel waiting in turn, so every earlier one has too), then lets the
 // next kernel be scheduled: one kernel at most waits ahead. Work that depends on no earlier kernel
-// may come before it, but no block may return before calling it (a grid whose blocks all left
+// may come before it (weights, a step's inputs, which are copied in before the step's first
+// kernel, and KV-cache entries of earlier steps), but no block may return before calling it (a grid whose blocks all left
 // early would release the next kernel before the previous one finished). On older GPUs, or
 // launched plainly, it does nothing.
 __device__ __forceinline__ void begin_after_previous_kernel() {

@@ -328,25 +328,33 @@ DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true, OCCUPANCY_BOUND)
 DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true, OCCUPANCY_BOUND)
 
 // Merges the splits a sequence used: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
-// grid (N, Hq), threads over D.
+// grid (N, Hq), threads over D. The token's row and position are step inputs (uploaded before the
+// step's first kernel), read before waiting for the previous kernel; each thread then merges the
+// splits in one pass (online rescaling), its loads independent of the running state, so they
+// are in flight together.
 template <typename T> __device__ void combine(const float* part_out, const float* part_max, const float* part_sum,
                                               const int* rows, const int* token_positions, int window, int min_chunk,
                                               T* out, int q_heads, int dim, int splits) {
-    begin_after_previous_kernel();
     int n = blockIdx.x, h = blockIdx.y;
-    int position = token_positions[rows[n]];
+    int row = rows[n];
+    int position = token_positions[row];
+    begin_after_previous_kernel();
     int keys = position + 1 - (window > 0 ? max(0, position - window + 1) : 0);
     int used = min(splits, (keys + min_chunk - 1) / min_chunk);
     long base = ((long)n * q_heads + h) * splits;
-    float total_m = NEG_INF;
-    for (int s = 0; s < used; s++) total_m = fmaxf(total_m, part_max[base + s]);
-    float total_l = 0.f;
-    for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) total_l += part_sum[base + s] * __expf(part_max[base + s] - total_m);
-    T* o = out + ((long)rows[n] * q_heads + h) * dim;
+    T* o = out + ((long)row * q_heads + h) * dim;
     for (int d = threadIdx.x; d < dim; d += blockDim.x) {
-        float sum = 0.f;
-        for (int s = 0; s < used; s++) if (part_max[base + s] != NEG_INF) sum += part_out[(base + s) * dim + d] * __expf(part_max[base + s] - total_m);
-        store_float(o, d, sum / total_l);
+        float m = NEG_INF, l = 0.f, acc = 0.f;
+        #pragma unroll 8
+        for (int s = 0; s < used; s++) {
+            float split_max = part_max[base + s], split_sum = part_sum[base + s], split_out = part_out[(base + s) * dim + d];
+            if (split_max == NEG_INF) continue;   // a split that saw no visible key
+            float m_new = fmaxf(m, split_max), old_scale = __expf(m - m_new), new_scale = __expf(split_max - m_new);
+            l = l * old_scale + split_sum * new_scale;
+            acc = acc * old_scale + split_out * new_scale;
+            m = m_new;
+        }
+        store_float(o, d, acc / l);
     }
 }
 #define COMBINE_INSTANCE(NAME, TYPE) \

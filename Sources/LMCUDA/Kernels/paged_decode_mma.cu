@@ -52,7 +52,10 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     constexpr int STRIDE = D + 8;   // 16 padding bytes: the 8 rows an ldmatrix phase reads fall on distinct banks
     constexpr int STAGE = 2 * DECODE_MMA_KEYS * STRIDE;
     extern __shared__ __align__(16) unsigned char shared_bytes[];
-    begin_after_previous_kernel();
+    // The step's inputs (rows, positions, tables) are uploaded before its first kernel and the
+    // cache holds every key before `position` from earlier steps; the previous kernel writes the
+    // queries and the key and value at `position`. So the indices, and the first tile when all
+    // its keys precede `position`, are read before waiting for the previous kernel.
     int n = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     int group = q_heads / kv_heads;
@@ -62,10 +65,21 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     int first = window > 0 ? max(0, position - window + 1) : 0;
     int keys = position + 1 - first;
     int used = min(splits, (keys + min_chunk - 1) / min_chunk);
-    if (split >= used) return;   // the combine reads only the splits a sequence used
     int chunk = (keys + used - 1) / used;
     int begin = first + split * chunk, end = min(position + 1, begin + chunk);
 
+    bf16* ring = (bf16*)shared_bytes + warp * STAGES * STAGE;
+    int tiles = split < used ? (end - begin + DECODE_MMA_KEYS - 1) / DECODE_MMA_KEYS : 0;
+    int mine = tiles > warp ? (tiles - warp + DECODE_MMA_WARPS - 1) / DECODE_MMA_WARPS : 0;
+    auto tile_start = [&](int k) { return begin + (warp + k * DECODE_MMA_WARPS) * DECODE_MMA_KEYS; };
+    bool early[STAGES - 1];
+    #pragma unroll
+    for (int k = 0; k < STAGES - 1; k++) {
+        early[k] = k < mine && min(tile_start(k) + DECODE_MMA_KEYS, end) - 1 < position;
+        if (early[k]) copy_key_tile<D>(ring + k * STAGE, key_cache, value_cache, table, tile_start(k), end, block_size, kv_heads, kv_head, lane);
+    }
+    begin_after_previous_kernel();
+    if (split >= used) return;   // the combine reads only the splits a sequence used
     // Q's A fragments over D in chunks of 16 dims: row g is query head kv_head · G + g (zero past
     // the group), rows 8-15 are zero.
     u32 qf[D / 16][2];
@@ -80,14 +94,9 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     float o[D / 8][4], m = NEG_INF, l = 0.f;   // row g's state (o's elements 2, 3 are the zero rows')
     #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
-
-    bf16* ring = (bf16*)shared_bytes + warp * STAGES * STAGE;
-    int tiles = (end - begin + DECODE_MMA_KEYS - 1) / DECODE_MMA_KEYS;
-    int mine = tiles > warp ? (tiles - warp + DECODE_MMA_WARPS - 1) / DECODE_MMA_WARPS : 0;
-    auto tile_start = [&](int k) { return begin + (warp + k * DECODE_MMA_WARPS) * DECODE_MMA_KEYS; };
     #pragma unroll
     for (int k = 0; k < STAGES - 1; k++) {
-        if (k < mine) copy_key_tile<D>(ring + k * STAGE, key_cache, value_cache, table, tile_start(k), end, block_size, kv_heads, kv_head, lane);
+        if (k < mine && !early[k]) copy_key_tile<D>(ring + k * STAGE, key_cache, value_cache, table, tile_start(k), end, block_size, kv_heads, kv_head, lane);
         commit_async_copies();
     }
     // This lane's ldmatrix rows: for K, key (lane / 16) · 8 + lane % 8 at dims +8 for odd
