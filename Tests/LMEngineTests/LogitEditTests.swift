@@ -45,6 +45,16 @@ import Testing
         }
     }
 
+    /// A token drawn on the device but not yet recorded counts towards min_tokens as a recorded one.
+    @Test func pendingTokensCountTowardsMinTokens() {
+        var state = SamplingState(parameters: Self.parameters { $0.minTokens = 2 }, prompt: [1], stopTokens: [7])
+        #expect(state.logitEdits(row: 0, vocabulary: 16, pendingTokens: 1).map(\.token) == [7])
+        #expect(state.logitEdits(row: 0, vocabulary: 16, pendingTokens: 2).isEmpty)
+        state.record(3)
+        #expect(state.logitEdits(row: 0, vocabulary: 16).map(\.token) == [7])
+        #expect(state.logitEdits(row: 0, vocabulary: 16, pendingTokens: 1).isEmpty)
+    }
+
     /// The reference backend's `editLogits` on a batch: each row gets its own request's edits.
     @Test func backendEditsEachRow() throws {
         let backend = try CPUBackend(threads: 1)

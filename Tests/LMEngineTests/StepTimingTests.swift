@@ -52,7 +52,8 @@ import Testing
     }
 
     /// Greedy steps are launched before the step before them is read back, and give the tokens
-    /// steps run one at a time give; output-dependent edits (penalties) keep steps in order.
+    /// steps run one at a time give; edits that depend on which tokens came out (penalties) keep
+    /// steps in order, the min-tokens mask (which counts the pending token) does not.
     @Test func stepsLaunchAheadOnlyWhenTheirDrawsAllowIt() async throws {
         let overlapped = try EngineFixtures.engine("tiny-llama"), serial = try EngineFixtures.engine("tiny-llama") { $0.asyncScheduling = false }
         defer { overlapped.shutdown(); serial.shutdown() }
@@ -65,5 +66,19 @@ import Testing
         let penalized = try await Self.run(overlapped) { $0.repetitionPenalty = 1.3 }
         #expect((overlapped.stats.stepTiming - before).launchedAhead == 0)
         #expect(try await Self.run(serial) { $0.repetitionPenalty = 1.3 } == penalized)
+
+        // The first token of one request's unconstrained output that it had not produced before,
+        // at index k, made a stop token banned for k tokens: the ban lifts exactly when that
+        // request reaches it (a pending token miscounted would keep it one token longer).
+        let unconstrained = tokens[0]
+        let k = try #require((1..<unconstrained.count).first { !unconstrained[..<$0].contains(unconstrained[$0]) })
+        let stop = unconstrained[k]
+        func masked(_ p: inout SamplingParameters) { p.stopTokenIDs = [stop]; p.minTokens = k }
+        let beforeMasked = overlapped.stats.stepTiming
+        let maskedTokens = try await Self.run(overlapped, masked)
+        #expect((overlapped.stats.stepTiming - beforeMasked).launchedAhead > 0)
+        #expect(try await Self.run(serial, masked) == maskedTokens)
+        #expect(maskedTokens.contains(Array(unconstrained[...k])), "the request stopped where the ban lifted")
+        #expect(maskedTokens.allSatisfy { !$0.prefix(k).contains(stop) })
     }
 }

@@ -39,7 +39,9 @@ public struct SamplingState: Sendable {
 
     /// What `LogitBias`, `MinTokensMask` and `Penalties` do to this request's next row of
     /// logits (row `row` of a batch, `vocabulary` wide), as one edit per token they touch.
-    public func logitEdits(row: Int32, vocabulary: Int) -> [LogitEdit] {
+    /// `pendingTokens`: tokens already drawn (on the device) but not yet recorded; they count
+    /// towards `minTokens` (callers make sure no penalties apply while any are pending).
+    public func logitEdits(row: Int32, vocabulary: Int, pendingTokens: Int = 0) -> [LogitEdit] {
         let p = parameters
         guard p.editsLogits else { return [] }
         var edits: [Int32: LogitEdit] = [:]
@@ -48,7 +50,7 @@ public struct SamplingState: Sendable {
             change(&edits[token, default: LogitEdit(row: row, token: token)])
         }
         for (token, bias) in p.logitBias { edit(token) { $0.bias = bias } }
-        if p.minTokens > 0, outputCount < p.minTokens {
+        if p.minTokens > 0, outputCount + pendingTokens < p.minTokens {
             for token in stopTokens { edit(token) { $0.ban = true } }
         }
         if p.repetitionPenalty != 1 {

@@ -43,10 +43,11 @@ public struct SamplingParameters: Sendable, Equatable {
         !logitBias.isEmpty || minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
     }
 
-    /// Whether those edits depend on the tokens produced so far (the min-tokens mask, penalties):
-    /// the next token's edits then wait for the previous token to reach the host.
-    public var editsDependOnOutput: Bool {
-        minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
+    /// Whether those edits depend on which tokens were produced so far (penalties): the next
+    /// token's edits then wait for the previous token to reach the host. The min-tokens mask
+    /// depends only on how many, which the host knows before their values arrive.
+    public var editsDependOnOutputTokens: Bool {
+        repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
     }
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
