@@ -14,7 +14,7 @@ enum OverlapAgreement {
         config.maxModelLen = (prompts.map(\.count).max() ?? 0) + maxTokens + 1
         let blockSize = 16, blocks = prompts.count * (config.maxModelLen / blockSize + 2)
         var scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: false))
-        let runner = try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize)
+        var pipeline = StepPipeline(runner: try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize), launchAhead: launchAhead)
         var parameters = SamplingParameters()
         parameters.temperature = 0
         parameters.maxTokens = maxTokens
@@ -24,28 +24,20 @@ enum OverlapAgreement {
             try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: maxTokens))
             newStates[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: [])
         }
-        var tokens = [[Int32]](repeating: [], count: prompts.count), launchedAhead = 0
-        func apply(_ plan: SchedulerOutput, _ output: ModelRunner.Output) {
-            for event in scheduler.update(plan, sampled: output.tokens) { tokens[event.id].append(event.token) }
+        var tokens = [[Int32]](repeating: [], count: prompts.count)
+        func apply(_ finished: [(plan: SchedulerOutput, output: ModelRunner.Output)]) {
+            for (plan, output) in finished {
+                for event in scheduler.update(plan, sampled: output.tokens) { tokens[event.id].append(event.token) }
+            }
         }
         // As the engine's core does: plan step N+1 before step N's tokens are applied.
-        var inFlight: (plan: SchedulerOutput, step: ModelRunner.LaunchedStep)?
-        while scheduler.hasWork || inFlight != nil {
+        while scheduler.hasWork || pipeline.hasStepInFlight {
             let plan = scheduler.schedule()
             var step = PreparedStep(plan, scheduler: scheduler)
             step.newStates = newStates
             newStates = [:]
-            if let previous = inFlight, !(launchAhead && runner.canLaunch(step, before: previous.step)) {
-                apply(previous.plan, runner.finish(previous.step))
-                inFlight = nil
-            }
-            let launched = try runner.launch(step, after: inFlight?.step)
-            if let previous = inFlight {
-                launchedAhead += 1
-                apply(previous.plan, runner.finish(previous.step))
-            }
-            inFlight = plan.isEmpty ? nil : (plan, launched)
+            apply(try pipeline.run(plan, step))
         }
-        return (tokens, launchedAhead)
+        return (tokens, pipeline.launchedAhead)
     }
 }

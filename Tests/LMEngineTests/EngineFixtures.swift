@@ -38,20 +38,19 @@ enum EngineFixtures {
 /// engine's pipeline); the runner still runs steps in planning order.
 struct StepDriver {
     var scheduler: Scheduler
-    let runner: ModelRunner
+    private var pipeline: StepPipeline
     let asynchronous: Bool
     var newStates: [RequestID: SamplingState] = [:]
     var outputs: [RequestID: [Int32]] = [:]
     var finished: [RequestID: FinishReason] = [:]
     var steps = 0
-    private var inFlight: (plan: SchedulerOutput, launched: ModelRunner.LaunchedStep)?
     /// Steps launched before the step before them was finished.
-    var launchedAhead = 0
+    var launchedAhead: Int { pipeline.launchedAhead }
 
     init(model: DecoderModel, blocks: Int, blockSize: Int, config: SchedulerConfig, prefixCaching: Bool = true,
          asynchronous: Bool = false) throws {
         scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: prefixCaching))
-        runner = try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize)
+        pipeline = StepPipeline(runner: try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize))
         self.asynchronous = asynchronous
     }
 
@@ -62,7 +61,7 @@ struct StepDriver {
         outputs[id] = []
     }
 
-    var hasWork: Bool { scheduler.hasWork || inFlight != nil }
+    var hasWork: Bool { scheduler.hasWork || pipeline.hasStepInFlight }
 
     /// One step; returns the plan it ran.
     @discardableResult
@@ -71,20 +70,9 @@ struct StepDriver {
         var prepared = PreparedStep(plan, scheduler: scheduler)
         prepared.newStates = newStates
         newStates = [:]
-        if let previous = inFlight, !runner.canLaunch(prepared, before: previous.launched) {
-            apply(previous.plan, runner.finish(previous.launched))
-            inFlight = nil
-        }
-        let launched = try runner.launch(prepared, after: inFlight?.launched)
-        if asynchronous {
-            if let previous = inFlight {
-                launchedAhead += 1
-                apply(previous.plan, runner.finish(previous.launched))
-            }
-            inFlight = plan.isEmpty ? nil : (plan, launched)
-        } else {
-            apply(plan, runner.finish(launched))
-        }
+        var done = try pipeline.run(plan, prepared)
+        if !asynchronous { done += pipeline.drain() }
+        for (plan, output) in done { apply(plan, output) }
         steps += 1
         return plan
     }
