@@ -131,3 +131,23 @@ template <int WARPS, int G, int DS> __device__ __forceinline__ void write_split_
         if (threadIdx.x == 0) { part_max[part] = total_m; part_sum[part] = total_l; }
     }
 }
+
+// Split-K decode attention: starts copying (cp.async) keys tile .. tile + KEYS - 1 of one KV head
+// from the paged cache into a warp's stage, keys in rows 0 .. KEYS - 1 and values in rows KEYS ..
+// 2 KEYS - 1, STRIDE bf16 apart; keys past end - 1 repeat it, so masked keys still read finite
+// values. Lanes take 16-byte chunks, D / 8 of them per row, each a key's key and value chunk per pass.
+template <int D, int KEYS, int STRIDE> __device__ __forceinline__ void copy_kv_tile_async(
+    bf16* stage, const bf16* key_cache, const bf16* value_cache, const int* table, int tile, int end,
+    int block_size, int kv_heads, int kv_head, int lane) {
+    constexpr int CHUNKS = D / 8, KEYS_PER_PASS = 32 / CHUNKS;
+    static_assert(KEYS_PER_PASS <= KEYS && KEYS % KEYS_PER_PASS == 0, "passes cover the tile exactly");
+    int chunk = lane % CHUNKS;
+    #pragma unroll
+    for (int pass = 0; pass < KEYS / KEYS_PER_PASS; pass++) {
+        int u = pass * KEYS_PER_PASS + lane / CHUNKS;
+        int key = min(tile + u, end - 1);
+        long row = ((long)table[key / block_size] * block_size + key % block_size) * kv_heads + kv_head;
+        copy_async_16(stage + u * STRIDE + chunk * 8, key_cache + row * D + chunk * 8);
+        copy_async_16(stage + (KEYS + u) * STRIDE + chunk * 8, value_cache + row * D + chunk * 8);
+    }
+}

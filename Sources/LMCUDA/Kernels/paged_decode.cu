@@ -114,25 +114,6 @@ template <int G, int LANE_DIMS> __device__ __forceinline__ void online_update(
     }
 }
 
-// Starts copying a tile's 8 keys and 8 values (keys past end - 1 repeat it) into a warp's ring
-// stage [16 rows][D] bf16: keys in rows 0-7, values in rows 8-15. Lanes take 16-byte chunks,
-// D / 8 of them per row, each lane one key's key and value chunk per pass.
-template <int LANE_DIMS> __device__ __forceinline__ void copy_tile_async(
-    bf16* stage, const bf16* key_cache, const bf16* value_cache, const int* table, int tile, int end,
-    int block_size, int kv_heads, int kv_head, int lane) {
-    constexpr int D = LANE_DIMS * 32, CHUNKS = D / 8, KEYS_PER_PASS = 32 / CHUNKS;
-    static_assert(KEYS_PER_PASS <= DECODE_TILE, "a pass covers at most one tile");
-    int chunk = lane % CHUNKS;
-    #pragma unroll
-    for (int pass = 0; pass < DECODE_TILE / KEYS_PER_PASS; pass++) {
-        int u = pass * KEYS_PER_PASS + lane / CHUNKS;
-        int key = min(tile + u, end - 1);
-        long row = ((long)table[key / block_size] * block_size + key % block_size) * kv_heads + kv_head;
-        copy_async_16(stage + u * D + chunk * 8, key_cache + row * D + chunk * 8);
-        copy_async_16(stage + (DECODE_TILE + u) * D + chunk * 8, value_cache + row * D + chunk * 8);
-    }
-}
-
 // The online softmax of G query heads over a tile of 8 keys starting at `tile` (those at end or
 // past it masked): the 8 scores of a head are reduced together (a transposing butterfly: 9
 // shuffles for 8 keys, after which lane L holds key (L >> 2) & 7), and the running maximum,
@@ -230,17 +211,18 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
         bf16* ring = (bf16*)shared_bytes + warp * DECODE_STAGES * STAGE;
         int tiles = (end - begin + DECODE_TILE - 1) / DECODE_TILE;
         int mine = tiles > warp ? (tiles - warp + DECODE_WARPS - 1) / DECODE_WARPS : 0;
+        auto copy_tile = [&](int k) {   // this warp's tile k into stage k % DECODE_STAGES
+            copy_kv_tile_async<D, DECODE_TILE, D>(ring + k % DECODE_STAGES * STAGE, (const bf16*)key_cache, (const bf16*)value_cache, table,
+                                                  begin + (warp + k * DECODE_WARPS) * DECODE_TILE, end, block_size, kv_heads, kv_head, lane);
+        };
         #pragma unroll
         for (int k = 0; k < DECODE_STAGES - 1; k++) {
-            if (k < mine) copy_tile_async<LANE_DIMS>(ring + k * STAGE, (const bf16*)key_cache, (const bf16*)value_cache, table,
-                                                     begin + (warp + k * DECODE_WARPS) * DECODE_TILE, end, block_size, kv_heads, kv_head, lane);
+            if (k < mine) copy_tile(k);
             commit_async_copies();
         }
         for (int k = 0; k < mine; k++) {
             int ahead = k + DECODE_STAGES - 1;
-            if (ahead < mine) copy_tile_async<LANE_DIMS>(ring + ahead % DECODE_STAGES * STAGE, (const bf16*)key_cache, (const bf16*)value_cache,
-                                                         table, begin + (warp + ahead * DECODE_WARPS) * DECODE_TILE, end, block_size, kv_heads,
-                                                         kv_head, lane);
+            if (ahead < mine) copy_tile(ahead);
             commit_async_copies();
             wait_async_copies<DECODE_STAGES - 1>();
             __syncwarp();

@@ -26,23 +26,6 @@ __device__ __forceinline__ void load_matrices_transposed(u32* r, const bf16* row
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"((u32)__cvta_generic_to_shared(row)));
 }
 
-// Starts copying keys tile .. tile + 15 (those past end - 1 repeat it, so masked columns still
-// read finite values) into a stage: keys in rows 0-15, values in rows 16-31, STRIDE apart.
-template <int D> __device__ __forceinline__ void copy_key_tile(
-    bf16* stage, const bf16* key_cache, const bf16* value_cache, const int* table, int tile, int end,
-    int block_size, int kv_heads, int kv_head, int lane) {
-    constexpr int STRIDE = D + 8, CHUNKS = D / 8, KEYS_PER_PASS = 32 / CHUNKS;
-    int chunk = lane % CHUNKS;
-    #pragma unroll
-    for (int pass = 0; pass < DECODE_MMA_KEYS / KEYS_PER_PASS; pass++) {
-        int u = pass * KEYS_PER_PASS + lane / CHUNKS;
-        int key = min(tile + u, end - 1);
-        long row = ((long)table[key / block_size] * block_size + key % block_size) * kv_heads + kv_head;
-        copy_async_16(stage + u * STRIDE + chunk * 8, key_cache + row * D + chunk * 8);
-        copy_async_16(stage + (DECODE_MMA_KEYS + u) * STRIDE + chunk * 8, value_cache + row * D + chunk * 8);
-    }
-}
-
 template <int D, int STAGES> __device__ void paged_decode_mma(
     const bf16* query, const bf16* key_cache, const bf16* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
@@ -72,11 +55,15 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     int tiles = split < used ? (end - begin + DECODE_MMA_KEYS - 1) / DECODE_MMA_KEYS : 0;
     int mine = tiles > warp ? (tiles - warp + DECODE_MMA_WARPS - 1) / DECODE_MMA_WARPS : 0;
     auto tile_start = [&](int k) { return begin + (warp + k * DECODE_MMA_WARPS) * DECODE_MMA_KEYS; };
+    auto copy_tile = [&](int k) {   // this warp's tile k into stage k % STAGES
+        copy_kv_tile_async<D, DECODE_MMA_KEYS, STRIDE>(ring + k % STAGES * STAGE, key_cache, value_cache, table, tile_start(k), end,
+                                                       block_size, kv_heads, kv_head, lane);
+    };
     bool early[STAGES - 1];
     #pragma unroll
     for (int k = 0; k < STAGES - 1; k++) {
         early[k] = k < mine && min(tile_start(k) + DECODE_MMA_KEYS, end) - 1 < position;
-        if (early[k]) copy_key_tile<D>(ring + k * STAGE, key_cache, value_cache, table, tile_start(k), end, block_size, kv_heads, kv_head, lane);
+        if (early[k]) copy_tile(k);
     }
     begin_after_previous_kernel();
     if (split >= used) return;   // the combine reads only the splits a sequence used
@@ -96,7 +83,7 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     for (int dt = 0; dt < D / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
     #pragma unroll
     for (int k = 0; k < STAGES - 1; k++) {
-        if (k < mine && !early[k]) copy_key_tile<D>(ring + k * STAGE, key_cache, value_cache, table, tile_start(k), end, block_size, kv_heads, kv_head, lane);
+        if (k < mine && !early[k]) copy_tile(k);
         commit_async_copies();
     }
     // This lane's ldmatrix rows: for K, key (lane / 16) · 8 + lane % 8 at dims +8 for odd
@@ -105,8 +92,7 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     int value_row = ((lane >> 3) & 1) * 8 + (lane & 7), value_dims = (lane >> 4) * 8;
     for (int k = 0; k < mine; k++) {
         int ahead = k + STAGES - 1;
-        if (ahead < mine) copy_key_tile<D>(ring + ahead % STAGES * STAGE, key_cache, value_cache, table, tile_start(ahead), end,
-                                           block_size, kv_heads, kv_head, lane);
+        if (ahead < mine) copy_tile(ahead);
         commit_async_copies();
         wait_async_copies<STAGES - 1>();
         __syncwarp();

@@ -57,20 +57,7 @@ __device__ __forceinline__ void store_normalized8(bf16* to, const float* v, uint
     for (int i = 0; i < 8; i++) o[i] = v[i] * inverse * w[i];
     *(uint4*)to = pack8(o);
 }
-extern "C" __global__ void rms_norm_bf16_x8(const bf16* x, const bf16* weight, bf16* out, int columns, float epsilon) {
-    int c = threadIdx.x * 8;
-    bool mine = c < columns;
-    uint4 w = mine ? *(const uint4*)(weight + c) : make_uint4(0, 0, 0, 0);
-    begin_after_previous_kernel();
-    long row = (long)blockIdx.x * columns;
-    float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
-    if (mine) unpack8(*(const uint4*)(x + row + c), v);
-    #pragma unroll
-    for (int i = 0; i < 8; i++) sum += v[i] * v[i];
-    float inverse = rsqrtf(block_sum(sum) / columns + epsilon);
-    if (mine) store_normalized8(out + row + c, v, w, inverse);
-}
-extern "C" __global__ void add_rms_norm_bf16_x8(bf16* residual, const bf16* delta, const bf16* weight, bf16* out, int columns, float epsilon) {
+template <bool ADD> __device__ void rms_norm_x8(bf16* x, const bf16* delta, const bf16* weight, bf16* out, int columns, float epsilon) {
     int c = threadIdx.x * 8;
     bool mine = c < columns;
     uint4 w = mine ? *(const uint4*)(weight + c) : make_uint4(0, 0, 0, 0);
@@ -78,15 +65,23 @@ extern "C" __global__ void add_rms_norm_bf16_x8(bf16* residual, const bf16* delt
     long row = (long)blockIdx.x * columns;
     float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
     if (mine) {
-        float r[8], d[8];
-        unpack8(*(const uint4*)(residual + row + c), r);
-        unpack8(*(const uint4*)(delta + row + c), d);
-        #pragma unroll
-        for (int i = 0; i < 8; i++) v[i] = bf16_to_float(float_to_bf16(r[i] + d[i]));
-        *(uint4*)(residual + row + c) = pack8(v);
+        unpack8(*(const uint4*)(x + row + c), v);
+        if constexpr (ADD) {   // x is the residual: x += delta, stored rounded, and the norm reads that
+            float d[8];
+            unpack8(*(const uint4*)(delta + row + c), d);
+            #pragma unroll
+            for (int i = 0; i < 8; i++) v[i] = bf16_to_float(float_to_bf16(v[i] + d[i]));
+            *(uint4*)(x + row + c) = pack8(v);
+        }
     }
     #pragma unroll
     for (int i = 0; i < 8; i++) sum += v[i] * v[i];
     float inverse = rsqrtf(block_sum(sum) / columns + epsilon);
     if (mine) store_normalized8(out + row + c, v, w, inverse);
+}
+extern "C" __global__ void rms_norm_bf16_x8(const bf16* x, const bf16* weight, bf16* out, int columns, float epsilon) {
+    rms_norm_x8<false>((bf16*)x, nullptr, weight, out, columns, epsilon);
+}
+extern "C" __global__ void add_rms_norm_bf16_x8(bf16* residual, const bf16* delta, const bf16* weight, bf16* out, int columns, float epsilon) {
+    rms_norm_x8<true>(residual, delta, weight, out, columns, epsilon);
 }
