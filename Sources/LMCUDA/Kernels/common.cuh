@@ -110,6 +110,21 @@ __device__ __forceinline__ void mma_bf16(float* c, const u32* a, u32 b0, u32 b1)
 // Two floats as a bf16 pair, the first in the low half (an mma operand register).
 __device__ __forceinline__ u32 pack_bf16(float low, float high) { return (u32)float_to_bf16(low) | ((u32)float_to_bf16(high) << 16); }
 
+// Split-K decode attention (paged_decode.cu, paged_decode_mma.cu, and their combine): the keys a
+// decode token at `position` attends to (the last `window`, or all) divide into as many of the
+// grid's `splits` as give each at least min_chunk keys; split `split` takes [begin, end).
+struct DecodeSplit {
+    int used, begin, end;
+    __device__ __forceinline__ DecodeSplit(int position, int window, int split, int splits, int min_chunk) {
+        int first = window > 0 ? max(0, position - window + 1) : 0;
+        int keys = position + 1 - first;
+        used = min(splits, (keys + min_chunk - 1) / min_chunk);
+        int chunk = (keys + used - 1) / used;
+        begin = first + split * chunk;
+        end = min(position + 1, begin + chunk);
+    }
+};
+
 // Split-K decode attention (paged_decode.cu, paged_decode_mma.cu): merges the WARPS warps'
 // online-softmax states of `heads` query heads (maximum, normalizer and weighted values, stored in
 // shared memory before a __syncthreads) into this block's split partials; head h goes to partial

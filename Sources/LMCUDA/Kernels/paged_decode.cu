@@ -184,12 +184,9 @@ template <typename T, int G, int LANE_DIMS, bool CONTIGUOUS> __device__ void pag
     int t = rows[n];
     int position = token_positions[t];
     const int* table = block_tables + (long)token_tables[t] * max_blocks;
-    int first = window > 0 ? max(0, position - window + 1) : 0;
-    int keys = position + 1 - first;
-    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
-    if (split >= used) return;   // the combine reads only the splits a sequence used
-    int chunk = (keys + used - 1) / used;
-    int begin = first + split * chunk, end = min(position + 1, begin + chunk);
+    DecodeSplit range(position, window, split, splits, min_chunk);
+    if (split >= range.used) return;   // the combine reads only the splits a sequence used
+    int begin = range.begin, end = range.end;
 
     float q[G][LANE_DIMS], acc[G][LANE_DIMS], m[G], l[G];
     #pragma unroll
@@ -321,8 +318,7 @@ template <typename T> __device__ void combine(const float* part_out, const float
     int row = rows[n];
     int position = token_positions[row];
     begin_after_previous_kernel();
-    int keys = position + 1 - (window > 0 ? max(0, position - window + 1) : 0);
-    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
+    int used = DecodeSplit(position, window, 0, splits, min_chunk).used;
     long base = ((long)n * q_heads + h) * splits;
     T* o = out + ((long)row * q_heads + h) * dim;
     for (int d = threadIdx.x; d < dim; d += blockDim.x) {

@@ -45,11 +45,8 @@ template <int D, int STAGES> __device__ void paged_decode_mma(
     int t = rows[n];
     int position = token_positions[t];
     const int* table = block_tables + (long)token_tables[t] * max_blocks;
-    int first = window > 0 ? max(0, position - window + 1) : 0;
-    int keys = position + 1 - first;
-    int used = min(splits, (keys + min_chunk - 1) / min_chunk);
-    int chunk = (keys + used - 1) / used;
-    int begin = first + split * chunk, end = min(position + 1, begin + chunk);
+    DecodeSplit range(position, window, split, splits, min_chunk);
+    int used = range.used, begin = range.begin, end = range.end;
 
     bf16* ring = (bf16*)shared_bytes + warp * STAGES * STAGE;
     int tiles = split < used ? (end - begin + DECODE_MMA_KEYS - 1) / DECODE_MMA_KEYS : 0;
