@@ -86,11 +86,12 @@ if [ "${BENCH:-0}" = "1" ]; then
         | tee "$out/bench-engine-sampled.txt" | tail -4
 fi
 
-# EXPERIMENT="PEREGRINE_CUDA_MMA_PREFILL=0" (any settings): the op
-# checks, greedy agreement, batch-1/prefill and the 1- and 64-sequence engine runs under them.
+# EXPERIMENT="PEREGRINE_CUDA_MMA_PREFILL=0" (any settings): the op checks, greedy agreement,
+# batch-1/prefill and the 1- and 64-sequence engine runs under them. The fallbacks of the default
+# kernels: EXPERIMENT="PEREGRINE_CUDA_MMA_DECODE=0 PEREGRINE_CUDA_VECTOR_NORM=0 PEREGRINE_CUDA_MMA_PREFILL=0".
 if [ -n "${EXPERIMENT:-}" ]; then
     echo "== experiment: $EXPERIMENT"
-    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV)|passed"
+    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV|rmsNorm|addRMSNorm)|passed"
     [ -d /tmp/smollm2-135m ] || python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
     env $EXPERIMENT $bin check-backend --device cuda --model .device-data/tiny-llama3-rope --model /tmp/smollm2-135m --steps 32 2>&1 \
         | grep -E "teacher-forced|CUDA graphs"
