@@ -9,6 +9,20 @@
 #ifndef GEMV_LOADS
 #define GEMV_LOADS 4   // 16-byte weight loads in flight per lane
 #endif
+// A row segment's last, partial batch as one predicated batch (one round trip) instead of single
+// loads in turn; off until measured on a GPU (PEREGRINE_CUDA_KERNEL_DEFINES="GEMV_TAIL_BATCH=1").
+#ifndef GEMV_TAIL_BATCH
+#define GEMV_TAIL_BATCH 0
+#endif
+
+// Lane's vectors v, v + 32, ... below end (fewer than GEMV_LOADS), loaded together, then summed.
+template <typename F> __device__ __forceinline__ void tail_batch(const uint4* w4, int v, int end, F&& fma) {
+    uint4 w[GEMV_LOADS];
+    #pragma unroll
+    for (int u = 0; u < GEMV_LOADS; u++) if (v + 32 * u < end) w[u] = w4[v + 32 * u];
+    #pragma unroll
+    for (int u = 0; u < GEMV_LOADS; u++) if (v + 32 * u < end) fma(w[u], v + 32 * u);
+}
 
 __device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
     f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
@@ -70,7 +84,11 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
                 #pragma unroll
                 for (int u = 0; u < GEMV_LOADS; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
             }
+#if GEMV_TAIL_BATCH
+            tail_batch(w4, v, end, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, acc); });
+#else
             for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
+#endif
         }
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
@@ -151,10 +169,15 @@ extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __
                 gemv_fma(u[k], x4, v + 32 * k, vectors, tokens, up);
             }
         }
+#if GEMV_TAIL_BATCH
+        tail_batch(g4, v, vectors, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, gate); });
+        tail_batch(u4, v, vectors, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, up); });
+#else
         for (; v < vectors; v += 32) {
             gemv_fma(g4[v], x4, v, vectors, tokens, gate);
             gemv_fma(u4[v], x4, v, vectors, tokens, up);
         }
+#endif
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
             if (t >= tokens) break;

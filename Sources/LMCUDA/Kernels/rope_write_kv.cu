@@ -9,6 +9,11 @@
 //   grid (T, Hq + Hkv): one block per head of a token, query heads first; a key head's block
 //   stores the pairs it rotated straight into the cache, with the head's value.
 
+// Off until measured on a GPU (PEREGRINE_CUDA_KERNEL_DEFINES="ROPE_PRELOAD_VALUES=1" turns it on).
+#ifndef ROPE_PRELOAD_VALUES
+#define ROPE_PRELOAD_VALUES 0
+#endif
+
 // x[i] (+ bias[i], rounded to T as a separate bias add would store it).
 template <typename T> __device__ __forceinline__ float load_biased(const T* x, const T* bias, int i) {
     float v = load_as_float(x, i);
@@ -34,6 +39,21 @@ template <typename T> __device__ void rope_write_kv(
     T* cached = key_cache + (slot * kv_heads + kv_head) * dim;
     const float* c = cos_in + t * half;
     const float* s = sin_in + t * half;
+#if ROPE_PRELOAD_VALUES
+    // A key head's values (at most 8 per thread: D <= 256, 32 threads or more) are loaded before
+    // any store, so the value copy costs no round trip of its own (stores may alias the loads for
+    // all the compiler knows, so it would not hoist them).
+    float values[8];
+    const T* value = v_in + t * kv_stride + (long)kv_head * dim;
+    const T* value_bias = v_bias ? v_bias + kv_head * dim : nullptr;
+    if (is_key) {
+        #pragma unroll
+        for (int i = 0; i < 8; i++) {
+            int d = threadIdx.x + i * blockDim.x;
+            values[i] = d < dim ? load_biased(value, value_bias, d) : 0.f;
+        }
+    }
+#endif
     for (int pair = threadIdx.x; pair < half; pair += blockDim.x) {
         int first = style == 0 ? pair : 2 * pair, second = style == 0 ? pair + half : 2 * pair + 1;
         // The same expressions as rope.cu, so the compiler fuses the same products and the fused
@@ -51,10 +71,18 @@ template <typename T> __device__ void rope_write_kv(
         if (is_key) store_float(cached, d, x);
     }
     if (!is_key) return;
+    T* value_cached = value_cache + (slot * kv_heads + kv_head) * dim;
+#if ROPE_PRELOAD_VALUES
+    #pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int d = threadIdx.x + i * blockDim.x;
+        if (d < dim) store_float(value_cached, d, values[i]);
+    }
+#else
     const T* value = v_in + t * kv_stride + (long)kv_head * dim;
     const T* value_bias = v_bias ? v_bias + kv_head * dim : nullptr;
-    T* value_cached = value_cache + (slot * kv_heads + kv_head) * dim;
     for (int d = threadIdx.x; d < dim; d += blockDim.x) store_float(value_cached, d, load_biased(value, value_bias, d));
+#endif
 }
 #define ROPE_WRITE_KV_INSTANCE(NAME, TYPE) \
 extern "C" __global__ void NAME(const TYPE* q_in, const TYPE* k_in, const TYPE* v_in, long q_stride, long kv_stride, \
