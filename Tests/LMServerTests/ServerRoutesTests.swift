@@ -4,7 +4,7 @@ import HummingbirdTesting
 import LMCPU
 import LMEngine
 import LMModels
-import LMServer
+@testable import LMServer
 import LMTokenizers
 import Testing
 
@@ -243,6 +243,24 @@ import Testing
         #expect(service.engine.stats.running == 0 && service.engine.stats.blocksUsed == 0)
     }
 
+    /// A body past the limit is refused (413): on its declared length before it is read, or while
+    /// it is read when it declares none; one within it comes back whole. (Called directly: through
+    /// the in-process router framework, a handler that answers before the body is read can crash
+    /// the framework's body writer, NIO's "Deinited NIOAsyncSequenceProducer.Source without
+    /// calling source.finish()", seen once in CI.)
+    @Test func longBodiesAreRefused() async throws {
+        let service = try Self.service(maxBodyBytes: 4096)
+        defer { service.engine.shutdown() }
+        let tooLarge = APIError.bodyTooLarge(limit: 4096)
+        await #expect(throws: tooLarge) {
+            _ = try await OpenAIRoutes.collect(RequestBody(buffer: ByteBuffer(string: "{}")), service, declaredLength: "5000")
+        }
+        let long = RequestBody(buffer: ByteBuffer(string: String(repeating: "a", count: 5000)))
+        await #expect(throws: tooLarge) { _ = try await OpenAIRoutes.collect(long, service, declaredLength: nil) }
+        let small = try await OpenAIRoutes.collect(RequestBody(buffer: ByteBuffer(string: "{}")), service, declaredLength: nil)
+        #expect(small == Array("{}".utf8))
+    }
+
     @Test func errorsAreOpenAIErrorObjects() async throws {
         let service = try Self.service(apiKey: "secret", maxBodyBytes: 4096)
         defer { service.engine.shutdown() }
@@ -265,8 +283,6 @@ import Testing
                                      body: ByteBuffer(string: #"{"model": "gpt-9", "prompt": "x"}"#)) { try expectError($0, 404, "model") }
             try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
                                      body: ByteBuffer(string: #"{"prompt": [1, 2, 3], "max_tokens": 500}"#)) { try expectError($0, 400, "max_tokens", contains: "503") }
-            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
-                                     body: ByteBuffer(string: #"{"prompt": "\#(String(repeating: "a", count: 5000))"}"#)) { try expectError($0, 413) }
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth,
                                      body: ByteBuffer(string: #"{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}"#)) {
                 try expectError($0, 400, "tools")
