@@ -204,6 +204,67 @@ extension BackendConformance {
         return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
     }
 
+    /// A decode-only step's attention with its projections, rotation and cache write
+    /// (`projectRopeAttention`, which CUDA fuses into its tensor-core decode kernel under
+    /// PEREGRINE_CUDA_FUSED_DECODE_ROPE=1). The candidate's cache holds NaN where the new keys go
+    /// (as a recycled block may), so a kernel that reads them before writing shows; the output
+    /// and every cache slot are compared.
+    mutating func projectRopeAttention(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle, biased: Bool,
+                                       window: Int?, cached: [Int]) throws -> ConformanceResult {
+        let blockSize = 16, blocksPerSequence = cached.map { $0 / blockSize + 1 }
+        let blockCount = blocksPerSequence.reduce(0, +) + 2
+        var free = Array(0..<Int32(blockCount))
+        for i in stride(from: free.count - 1, to: 0, by: -1) { free.swapAt(i, random.index(below: i + 1)) }
+        let tables: [[Int32]] = blocksPerSequence.map { count in (0..<count).map { _ in free.removeLast() } }
+        func slot(_ s: Int, _ position: Int) -> Int32 { tables[s][position / blockSize] * Int32(blockSize) + Int32(position % blockSize) }
+        // Each sequence's cached keys and values (random), zero elsewhere; the new slots NaN on the candidate.
+        let layout = Shape(blockCount, blockSize, kvHeads, dim), row = kvHeads * dim
+        var keyValues = [[Float]](repeating: [Float](repeating: 0, count: layout.elementCount), count: 2)
+        for (s, count) in cached.enumerated() {
+            for position in 0..<count {
+                let at = Int(slot(s, position)) * row
+                for c in 0..<2 { keyValues[c].replaceSubrange(at..<(at + row), with: representable(random.values(row))) }
+            }
+        }
+        let caches = try keyValues.map { values -> (Tensor, Tensor) in
+            let r = try reference.allocate(layout, dtype: reference.activationDType), c = try candidate.allocate(layout, dtype: candidate.activationDType)
+            var poisoned = values
+            for s in cached.indices { let at = Int(slot(s, cached[s])) * row; poisoned.replaceSubrange(at..<(at + row), with: [Float](repeating: .nan, count: row)) }
+            reference.upload(values, to: r)
+            candidate.upload(poisoned, to: c)
+            return (r, c)
+        }
+        let spans = cached.enumerated().map { s, count in SequenceSpan(queryStart: s, queryCount: 1, contextLength: count + 1, blockTable: tables[s]) }
+        let batch = AttentionBatch(sequences: spans, slotMapping: cached.indices.map { slot($0, cached[$0]) }, blockSize: blockSize)
+        let tokens = cached.count
+        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
+        let angles = cached.flatMap { p in frequencies.map { Float(p) * $0 } }
+        let cos = try pair(angles.map { cosf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let sin = try pair(angles.map { sinf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
+        var referenceProjections: [Projection] = [], candidateProjections: [Projection] = []
+        for heads in [qHeads, kvHeads, kvHeads] {
+            let w = try weight(representable(random.values(heads * dim * inputs, scale: 2 / Float(inputs).squareRoot())), Shape(heads * dim, inputs))
+            let b = biased ? try weight(representable(random.values(heads * dim)), Shape(heads * dim)) : nil
+            referenceProjections.append(Projection(weight: w.0, bias: b?.0))
+            candidateProjections.append(Projection(weight: w.1, bias: b?.1))
+        }
+        let packed = try candidate.packRows(candidateProjections.map(\.weight))
+        candidateProjections = zip(packed, candidateProjections).map { Projection(weight: $0, bias: $1.bias) }
+        let q = try outputs(Shape(tokens, qHeads, dim)), k = try outputs(Shape(tokens, kvHeads, dim)), v = try outputs(Shape(tokens, kvHeads, dim))
+        let out = try outputs(Shape(tokens, qHeads, dim)), scale = 1 / Float(dim).squareRoot()
+        reference.projectRopeAttention(x.0, projections: referenceProjections, query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0, rotaryDim: rotary,
+                                       style: style, cache: LayerKVCache(key: caches[0].0, value: caches[1].0), batch: batch, scale: scale,
+                                       slidingWindow: window, out: out.0)
+        candidate.projectRopeAttention(x.1, projections: candidateProjections, query: q.1, key: k.1, value: v.1, cos: cos.1, sin: sin.1, rotaryDim: rotary,
+                                       style: style, cache: LayerKVCache(key: caches[0].1, value: caches[1].1), batch: batch, scale: scale,
+                                       slidingWindow: window, out: out.1)
+        let op = "projectRopeAttention" + (biased ? " + bias" : "") + (window.map { " window \($0)" } ?? "")
+        let shape = "Hq \(qHeads) Hkv \(kvHeads) D \(dim) rot \(rotary) \(style) ctx \(cached.map(String.init).joined(separator: ","))"
+        let results = [compare(op, shape, out), compare(op, shape, caches[0]), compare(op, shape, caches[1])]
+        return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
+    }
+
     /// Writes every sequence's cached prefix, then one step's new tokens, and attends.
     mutating func attention(qHeads: Int, kvHeads: Int, dim: Int, blockSize: Int, window: Int?,
                             sequences: [(cached: Int, new: Int)]) throws -> ConformanceResult {

@@ -115,6 +115,7 @@ public final class DecoderModel: @unchecked Sendable {
         let q = w.query.rows(0..<t), k = w.key.rows(0..<t), v = w.value.rows(0..<t)
         let q3 = q.reshaped(t, spec.headCount, d), k3 = k.reshaped(t, spec.kvHeadCount, d), v3 = v.reshaped(t, spec.kvHeadCount, d)
         let rope = spec.rope(ofLayer: layer)
+        let attended = w.attended.rows(0..<t)
         if let queryNorm = a.queryNorm, let keyNorm = a.keyNorm {
             // Per-head norms come between the projections and the rotation.
             backend.linear(input, projections: a.queryKeyValue, outs: [q, k, v])
@@ -123,13 +124,13 @@ public final class DecoderModel: @unchecked Sendable {
             backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
             backend.ropeWriteKV(query: q3, key: k3, value: v3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style,
                                 cache: cache, batch: batch)
+            backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
+                              slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
         } else {
-            backend.projectRopeWriteKV(input, projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: cos, sin: sin,
-                                       rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch)
+            backend.projectRopeAttention(input, projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: cos, sin: sin,
+                                         rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch, scale: spec.attentionScale,
+                                         slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
         }
-        let attended = w.attended.rows(0..<t)
-        backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
-                          slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
         backend.linear(attended, weight: a.output, bias: a.outputBias, out: out)
     }
 
