@@ -91,7 +91,7 @@ fi
 # kernels: EXPERIMENT="PEREGRINE_CUDA_MMA_DECODE=0 PEREGRINE_CUDA_VECTOR_NORM=0 PEREGRINE_CUDA_MMA_PREFILL=0".
 if [ -n "${EXPERIMENT:-}" ]; then
     echo "== experiment: $EXPERIMENT"
-    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV|rmsNorm|addRMSNorm)|passed"
+    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV|projectRope|rmsNorm|addRMSNorm)|passed"
     [ -d /tmp/smollm2-135m ] || python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
     env $EXPERIMENT $bin check-backend --device cuda --model .device-data/tiny-llama3-rope --model /tmp/smollm2-135m --steps 32 2>&1 \
         | grep -E "teacher-forced|CUDA graphs"
