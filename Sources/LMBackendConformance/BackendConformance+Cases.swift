@@ -141,6 +141,30 @@ extension BackendConformance {
         return compare("rope \(style)", "[\(tokens), \(heads), \(dim)] rot \(rotary)", x)
     }
 
+    /// cos/sin [T, rotary / 2] (f32) of tokens at `positions`, Llama 3's base, on both backends.
+    private func ropeAngles(positions: [Int], rotary: Int) throws -> (cos: (Tensor, Tensor), sin: (Tensor, Tensor)) {
+        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
+        let angles = positions.flatMap { p in frequencies.map { Float(p) * $0 } }
+        return (try pair(angles.map { cosf($0) }, Shape(positions.count, rotary / 2), dtype: .f32),
+                try pair(angles.map { sinf($0) }, Shape(positions.count, rotary / 2), dtype: .f32))
+    }
+
+    /// Random q/k/v projections of `inputs` columns (weights scaled by weightScale / √inputs),
+    /// loaded on both backends; the candidate's packed as the model loads them.
+    private mutating func qkvProjections(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, biased: Bool, weightScale: Float) throws
+        -> (reference: [Projection], candidate: [Projection]) {
+        var reference: [Projection] = [], candidate: [Projection] = []
+        for heads in [qHeads, kvHeads, kvHeads] {
+            let w = try weight(representable(random.values(heads * dim * inputs, scale: weightScale / Float(inputs).squareRoot())),
+                               Shape(heads * dim, inputs))
+            let b = biased ? try weight(representable(random.values(heads * dim)), Shape(heads * dim)) : nil
+            reference.append(Projection(weight: w.0, bias: b?.0))
+            candidate.append(Projection(weight: w.1, bias: b?.1))
+        }
+        let packed = try self.candidate.packRows(candidate.map(\.weight))
+        return (reference, zip(packed, candidate).map { Projection(weight: $0, bias: $1.bias) })
+    }
+
     /// A step's rotation angles and an empty paged cache whose new tokens land on shuffled slots:
     /// (cos, sin, keys, values, batch) for both backends.
     private mutating func ropeCacheSetup(tokens: Int, kvHeads: Int, dim: Int, rotary: Int) throws
@@ -149,11 +173,7 @@ extension BackendConformance {
         var free = (0..<Int32(blocks * blockSize)).map { $0 }
         for i in stride(from: free.count - 1, to: 0, by: -1) { free.swapAt(i, random.index(below: i + 1)) }
         let slotMapping = Array(free.prefix(tokens))
-        let positions = (0..<tokens).map { _ in Float(random.index(below: 8192)) }
-        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
-        let angles = positions.flatMap { p in frequencies.map { p * $0 } }
-        let cos = try pair(angles.map { cosf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
-        let sin = try pair(angles.map { sinf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let (cos, sin) = try ropeAngles(positions: (0..<tokens).map { _ in random.index(below: 8192) }, rotary: rotary)
         let layout = Shape(blocks, blockSize, kvHeads, dim)
         let keys = try pair([Float](repeating: 0, count: layout.elementCount), layout)
         let values = try pair([Float](repeating: 0, count: layout.elementCount), layout)
@@ -185,15 +205,7 @@ extension BackendConformance {
                                      biased: Bool) throws -> ConformanceResult {
         let setup = try ropeCacheSetup(tokens: tokens, kvHeads: kvHeads, dim: dim, rotary: rotary)
         let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
-        var reference: [Projection] = [], candidate: [Projection] = []
-        for heads in [qHeads, kvHeads, kvHeads] {
-            let w = try weight(representable(random.values(heads * dim * inputs, scale: 1 / Float(inputs).squareRoot())), Shape(heads * dim, inputs))
-            let b = biased ? try weight(representable(random.values(heads * dim)), Shape(heads * dim)) : nil
-            reference.append(Projection(weight: w.0, bias: b?.0))
-            candidate.append(Projection(weight: w.1, bias: b?.1))
-        }
-        let packed = try self.candidate.packRows(candidate.map(\.weight))
-        candidate = zip(packed, candidate).map { Projection(weight: $0, bias: $1.bias) }
+        let (reference, candidate) = try qkvProjections(inputs: inputs, qHeads: qHeads, kvHeads: kvHeads, dim: dim, biased: biased, weightScale: 1)
         let q = try outputs(Shape(tokens, qHeads, dim)), k = try outputs(Shape(tokens, kvHeads, dim)), v = try outputs(Shape(tokens, kvHeads, dim))
         self.reference.projectRopeWriteKV(x.0, projections: reference, query: q.0, key: k.0, value: v.0, cos: setup.cos.0, sin: setup.sin.0,
                                           rotaryDim: rotary, style: style, cache: LayerKVCache(key: setup.keys.0, value: setup.values.0), batch: setup.batch)
@@ -237,20 +249,10 @@ extension BackendConformance {
         let spans = cached.enumerated().map { s, count in SequenceSpan(queryStart: s, queryCount: 1, contextLength: count + 1, blockTable: tables[s]) }
         let batch = AttentionBatch(sequences: spans, slotMapping: cached.indices.map { slot($0, cached[$0]) }, blockSize: blockSize)
         let tokens = cached.count
-        let frequencies = (0..<rotary / 2).map { Float(1 / pow(500_000, Double(2 * $0) / Double(rotary))) }
-        let angles = cached.flatMap { p in frequencies.map { Float(p) * $0 } }
-        let cos = try pair(angles.map { cosf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
-        let sin = try pair(angles.map { sinf($0) }, Shape(tokens, rotary / 2), dtype: .f32)
+        let (cos, sin) = try ropeAngles(positions: cached, rotary: rotary)
         let x = try pair(representable(random.values(tokens * inputs)), Shape(tokens, inputs))
-        var referenceProjections: [Projection] = [], candidateProjections: [Projection] = []
-        for heads in [qHeads, kvHeads, kvHeads] {
-            let w = try weight(representable(random.values(heads * dim * inputs, scale: 2 / Float(inputs).squareRoot())), Shape(heads * dim, inputs))
-            let b = biased ? try weight(representable(random.values(heads * dim)), Shape(heads * dim)) : nil
-            referenceProjections.append(Projection(weight: w.0, bias: b?.0))
-            candidateProjections.append(Projection(weight: w.1, bias: b?.1))
-        }
-        let packed = try candidate.packRows(candidateProjections.map(\.weight))
-        candidateProjections = zip(packed, candidateProjections).map { Projection(weight: $0, bias: $1.bias) }
+        let (referenceProjections, candidateProjections) = try qkvProjections(inputs: inputs, qHeads: qHeads, kvHeads: kvHeads, dim: dim,
+                                                                              biased: biased, weightScale: 2)
         let q = try outputs(Shape(tokens, qHeads, dim)), k = try outputs(Shape(tokens, kvHeads, dim)), v = try outputs(Shape(tokens, kvHeads, dim))
         let out = try outputs(Shape(tokens, qHeads, dim)), scale = 1 / Float(dim).squareRoot()
         reference.projectRopeAttention(x.0, projections: referenceProjections, query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0, rotaryDim: rotary,

@@ -282,7 +282,7 @@ extension CUDABackend {
         guard fusedDecodeRope, tensorCoreDecodeStages != nil, stepBuffers.tileCount == 0, stepBuffers.decodeCount == tokens,
               [query.dtype, key.dtype, value.dtype, cache.key.dtype, out.dtype].allSatisfy({ $0 == .bf16 }), dim == 64 || dim == 128,
               qHeads / kvHeads <= 8, rotaryDim % 2 == 0, rotaryDim <= dim, style == .interleaved || (rotaryDim / 2) % 16 == 0,
-              projections.count == 3, projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }),
+              projections.count == 3,
               let heads = projectedHeads(x, projections: projections, query: query, key: key, value: value, packedOnly: false) else {
             projectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim,
                                style: style, cache: cache, batch: batch)
@@ -367,10 +367,11 @@ extension CUDABackend {
         // value after them); otherwise the CUDA-core kernel, specialized where D = 32 · (dims per
         // lane) exactly. All take the same leading arguments.
         let kernel: (module: KernelSource, name: String, sharedBytes: Int)
+        func ringBytes(stages: Int) -> Int { 4 * stages * 2 * 16 * (dim + 8) * 2 }
         if rope != nil {
-            kernel = (.pagedDecodeMMA, "paged_decode_mma_rope_d\(dim)_s2", 4 * 2 * 2 * 16 * (dim + 8) * 2 + 2 * dim * 2)
+            kernel = (.pagedDecodeMMA, "paged_decode_mma_rope_d\(dim)_s2", ringBytes(stages: 2) + 2 * dim * 2)
         } else if let stages = tensorCoreDecodeStages, dtype == .bf16, cache.key.dtype == .bf16, dim == 64 || dim == 128 {
-            kernel = (.pagedDecodeMMA, "paged_decode_mma_d\(dim)_s\(stages)", 4 * stages * 2 * 16 * (dim + 8) * 2)
+            kernel = (.pagedDecodeMMA, "paged_decode_mma_d\(dim)_s\(stages)", ringBytes(stages: stages))
         } else {
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
             kernel = (.pagedDecode, dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type, 0)

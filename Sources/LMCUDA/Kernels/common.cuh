@@ -23,6 +23,16 @@ template <typename T> __device__ __forceinline__ void store_float(T* p, long i, 
 template <> __device__ __forceinline__ void store_float<float>(float* p, long i, float v) { p[i] = v; }
 template <> __device__ __forceinline__ void store_float<bf16>(bf16* p, long i, float v) { p[i] = float_to_bf16(v); }
 
+// x[i] (+ bias[i], rounded to T as a separate bias add would store it): a projection's output
+// read by a kernel that adds the bias itself (rope_write_kv.cu, paged_decode_mma.cu).
+template <typename T> __device__ __forceinline__ float load_biased(const T* x, const T* bias, int i) {
+    float v = load_as_float(x, i);
+    if (bias == nullptr) return v;
+    T rounded;
+    store_float(&rounded, 0, v + load_as_float(bias, i));
+    return load_as_float(&rounded, 0);
+}
+
 // act(g) * u; activation 0: silu, 1: gelu (tanh approximation).
 __device__ __forceinline__ float gated_value(float g, float u, int activation) {
     float a;

@@ -41,20 +41,14 @@ struct DecodeRope {
     int rotary, style;
 };
 
-// x[i] (+ bias[i], rounded to bf16 as a separate bias add would store it).
-__device__ __forceinline__ float biased(const bf16* x, const bf16* bias, int i) {
-    float v = bf16_to_float(x[i]);
-    return bias ? bf16_to_float(float_to_bf16(v + bf16_to_float(bias[i]))) : v;
-}
-
 // Dim d of a head (at x, with its bias) rotated as rope_write_kv.cu rotates it (the same
 // expressions, so the same products fuse).
 __device__ __forceinline__ float rotated_dim(const bf16* x, const bf16* bias, int d, const float* cos, const float* sin, int rotary, int style) {
-    if (d >= rotary) return biased(x, bias, d);
+    if (d >= rotary) return load_biased(x, bias, d);
     int half = rotary / 2;
     int i = style == 0 ? (d < half ? d : d - half) : d / 2;
     int first = style == 0 ? i : 2 * i, second = style == 0 ? i + half : 2 * i + 1;
-    float a = biased(x, bias, first), b = biased(x, bias, second);
+    float a = load_biased(x, bias, first), b = load_biased(x, bias, second);
     return d == first ? a * cos[i] - b * sin[i] : b * cos[i] + a * sin[i];
 }
 
@@ -68,7 +62,7 @@ template <int D> __device__ __forceinline__ void rotated_query(u32 (*qf)[2], con
     #pragma unroll
     for (int kc = 0; kc < D / 16; kc++) {
         #pragma unroll
-        for (int j = 0; j < 4; j++) x[kc][j] = y[kc][j] = valid ? biased(q, bias, kc * 16 + (j >> 1) * 8 + 2 * c + (j & 1)) : 0.f;
+        for (int j = 0; j < 4; j++) x[kc][j] = y[kc][j] = valid ? load_biased(q, bias, kc * 16 + (j >> 1) * 8 + 2 * c + (j & 1)) : 0.f;
     }
     int half = rotary / 2;
     #pragma unroll
@@ -165,7 +159,7 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
             long at = ((long)rope.slots[t] * kv_heads + kv_head) * D;
             for (int d = threadIdx.x; d < D; d += blockDim.x) {
                 bf16 key = float_to_bf16(rotated_dim(k, rope.k_bias ? rope.k_bias + kv_head * D : nullptr, d, cos, sin, rope.rotary, rope.style));
-                bf16 value = float_to_bf16(biased(v, rope.v_bias ? rope.v_bias + kv_head * D : nullptr, d));
+                bf16 value = float_to_bf16(load_biased(v, rope.v_bias ? rope.v_bias + kv_head * D : nullptr, d));
                 key_cache[at + d] = key;
                 value_cache[at + d] = value;
                 new_rows[d] = key;

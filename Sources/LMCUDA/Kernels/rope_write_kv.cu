@@ -14,14 +14,6 @@
 #define ROPE_PRELOAD_VALUES 0
 #endif
 
-// x[i] (+ bias[i], rounded to T as a separate bias add would store it).
-template <typename T> __device__ __forceinline__ float load_biased(const T* x, const T* bias, int i) {
-    float v = load_as_float(x, i);
-    if (bias == nullptr) return v;
-    T rounded;
-    store_float(&rounded, 0, v + load_as_float(bias, i));
-    return load_as_float(&rounded, 0);
-}
 
 template <typename T> __device__ void rope_write_kv(
     const T* q_in, const T* k_in, const T* v_in, long q_stride, long kv_stride, const T* q_bias, const T* k_bias, const T* v_bias,
