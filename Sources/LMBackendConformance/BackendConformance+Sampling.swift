@@ -41,33 +41,75 @@ extension BackendConformance {
     mutating func editLogits(rows: Int, vocab: Int, perRow: Int) throws -> ConformanceResult {
         var values = random.values(rows * vocab, scale: 4)
         values[3] = 0   // a zero logit: neither divided nor multiplied by the repetition penalty
-        let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
-        candidate.upload(values, to: logits)
-        var edits: [LogitEdit] = [LogitEdit(row: 0, token: 3, repetition: 1.3)]
+        let edits = [LogitEdit(row: 0, token: 3, repetition: 1.3)] + randomEdits(rows: rows, vocab: vocab, perRow: perRow, skipping: 3)
+        return try compareEdits(values, Shape(rows, vocab), edits, name: "editLogits (penalties, bias, bans)") { logits in
+            candidate.editLogits(logits, edits)
+        }
+    }
+
+    /// Edits in a step launched before the previous step's draws were read back: some rows'
+    /// drawn token (in a device tensor, never seen by the host) has an edit, others none, some
+    /// rows drew nothing; `PendingDraw.resolve` with the drawn tokens is the reference.
+    mutating func editLogitsWithPendingDraws(rows: Int, vocab: Int, perRow: Int) throws -> ConformanceResult {
+        let values = random.values(rows * vocab, scale: 4)
+        let edits = randomEdits(rows: rows, vocab: vocab, perRow: perRow, skipping: nil)
+        let sources = rows + 8
+        var tokens = (0..<sources).map { _ in Int32(random.index(below: vocab)) }
+        var pending: [PendingDraw] = []
+        for row in 0..<rows where row % 4 != 3 {
+            let source = sources - 1 - row   // drawn rows need not line up with logits rows
+            let edited = edits.filter { $0.row == Int32(row) }
+            if row % 4 == 0, !edited.isEmpty { tokens[source] = edited[random.index(below: edited.count)].token }   // else a fresh token, mostly
+            let amount = Float(random.index(below: 1 << 16)) / Float(1 << 15) - 1
+            pending.append(PendingDraw(row: Int32(row), sourceIndex: Int32(source), repetition: row % 8 < 4 ? 1.25 : 1, firstSubtract: amount))
+        }
+        let drawn = try candidate.allocate(Shape(sources), dtype: .i32)
+        candidate.upload(tokens, to: drawn)
+        let resolved = PendingDraw.resolve(edits, pending, tokens: tokens)
+        return try compareEdits(values, Shape(rows, vocab), resolved, name: "editLogits with pending draws") { logits in
+            candidate.editLogits(logits, edits, pending: pending, drawn: drawn)
+        }
+    }
+
+    /// `perRow` edits of each row, sorted by row then token, of every kind (`skipping` one token).
+    private mutating func randomEdits(rows: Int, vocab: Int, perRow: Int, skipping skipped: Int32?) -> [LogitEdit] {
+        var edits: [LogitEdit] = []
         for row in 0..<rows {
             var tokens = Set<Int32>()
             while tokens.count < perRow { tokens.insert(Int32(random.index(below: vocab))) }
-            tokens.remove(3)
+            if let skipped { tokens.remove(skipped) }
             for (i, token) in tokens.sorted().enumerated() {
                 let amount = Float(random.index(below: 1 << 16)) / Float(1 << 15) - 1
+                var edit: LogitEdit
                 switch i % 5 {
-                case 0: edits.append(LogitEdit(row: Int32(row), token: token, bias: amount))
-                case 1: edits.append(LogitEdit(row: Int32(row), token: token, ban: true, repetition: 1.2))
-                case 2: edits.append(LogitEdit(row: Int32(row), token: token, repetition: 1.5))
-                case 3: edits.append(LogitEdit(row: Int32(row), token: token, subtract: amount))
-                default: edits.append(LogitEdit(row: Int32(row), token: token, bias: amount, repetition: 0.8, subtract: 0.5))
+                case 0: edit = LogitEdit(row: Int32(row), token: token, bias: amount)
+                case 1: edit = LogitEdit(row: Int32(row), token: token, ban: true, repetition: 1.2)
+                case 2: edit = LogitEdit(row: Int32(row), token: token, repetition: 1.5)
+                case 3: edit = LogitEdit(row: Int32(row), token: token, subtract: amount)
+                default: edit = LogitEdit(row: Int32(row), token: token, bias: amount, repetition: 0.8, subtract: 0.5)
                 }
+                edit.subtractIfDrawn = edit.subtract + 0.375
+                edits.append(edit)
             }
         }
+        return edits
+    }
+
+    /// Runs `apply` on the candidate's copy of `values` and counts the logits that differ from
+    /// `edits` applied by the reference (`LogitEdit.apply`), as a fraction of all.
+    private func compareEdits(_ values: [Float], _ shape: Shape, _ edits: [LogitEdit], name: String,
+                                       _ apply: (Tensor) -> Void) throws -> ConformanceResult {
+        let logits = try candidate.allocate(shape, dtype: .f32)
+        candidate.upload(values, to: logits)
         var expected = values
         for edit in edits {
-            let index = edit.index(in: logits.shape)
+            let index = edit.index(in: shape)
             expected[index] = edit.apply(to: expected[index])
         }
-        candidate.editLogits(logits, edits)
+        apply(logits)
         let actual = candidate.download(logits)
         let differing = zip(actual, expected).filter { $0 != $1 }.count
-        return ConformanceResult(op: "editLogits (penalties, bias, bans)", shape: "[\(rows), \(vocab)], \(edits.count) edits",
+        return ConformanceResult(op: name, shape: "[\(shape[0]), \(shape[1])], \(edits.count) edits",
                                  relativeError: Double(differing) / Double(values.count), bound: 0, poisoned: 0)
     }
 

@@ -95,6 +95,7 @@ public struct BackendConformance {
         results.append(try argmax(rows: 5, columns: 32000))
         results.append(contentsOf: try sample(rows: 24, vocab: 32000))
         results.append(try editLogits(rows: 24, vocab: 32000, perRow: 40))
+        results.append(try editLogitsWithPendingDraws(rows: 24, vocab: 32000, perRow: 40))
         results.append(try deferredTokens(rows: 64, vocab: 32000, nextTokens: 40))
         results.append(try editLogits(rows: 24, vocab: 32000, perRow: 25_000))
         return results

@@ -274,21 +274,51 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
         guard !edits.isEmpty else { return }
+        launchEdits(logits, edits, pending: [], drawn: nil)
+    }
+
+    public func editLogits(_ logits: Tensor, _ edits: [LogitEdit], pending: [PendingDraw], drawn: Tensor) {
+        precondition(drawn.dtype == .i32, "drawn tokens in a \(drawn.dtype) tensor")
+        guard !edits.isEmpty || !pending.isEmpty else { return }
+        launchEdits(logits, edits, pending: pending, drawn: drawn)
+    }
+
+    /// edit_logits over `edits` and, with `drawn`, the rows' pending draws.
+    private func launchEdits(_ logits: Tensor, _ edits: [LogitEdit], pending: [PendingDraw], drawn: Tensor?) {
         precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")
-        let vocab = logits.shape[1]
+        let rows = logits.shape[0], vocab = logits.shape[1]
         var positions: [Int32] = [], amounts: [Float] = []
         positions.reserveCapacity(3 * edits.count)
-        amounts.reserveCapacity(3 * edits.count)
+        amounts.reserveCapacity(4 * edits.count)
         for edit in edits {
             _ = edit.index(in: logits.shape)   // bounds-checked here: the kernel trusts them
             positions += [edit.row, edit.token, edit.ban ? 1 : 0]
-            amounts += [edit.bias, edit.repetition, edit.subtract]
+            amounts += [edit.bias, edit.repetition, edit.subtract, edit.subtractIfDrawn]
         }
-        let (positionsAddress, amountsAddress) = must { () throws(CUDAError) in
-            (try stepBuffers.upload(ints: positions, "editPositions"), try stepBuffers.upload(floats: amounts, "editAmounts"))
+        var drawnIndex: [Int32] = [], pendingAmounts: [Float] = []
+        if let drawn, !pending.isEmpty {
+            // The kernel finds a drawn token's edit by binary search.
+            precondition(zip(edits, edits.dropFirst()).allSatisfy { ($0.row, $0.token) < ($1.row, $1.token) }, "edits not sorted by row, then token")
+            drawnIndex = [Int32](repeating: -1, count: rows)
+            pendingAmounts = [Float](repeating: 0, count: 2 * rows)
+            for draw in pending {
+                precondition(draw.row >= 0 && Int(draw.row) < rows && draw.sourceIndex >= 0 && Int(draw.sourceIndex) < drawn.elementCount,
+                             "pending draw of row \(draw.row) from \(draw.sourceIndex) outside \(logits.shape), \(drawn.shape)")
+                drawnIndex[Int(draw.row)] = draw.sourceIndex
+                pendingAmounts[2 * Int(draw.row)] = draw.repetition
+                pendingAmounts[2 * Int(draw.row) + 1] = draw.firstSubtract
+            }
         }
-        launch(.editLogits, "edit_logits", grid: (blocks(edits.count), 1, 1), block: 256) { a in
+        let pendingRows = drawnIndex.isEmpty ? 0 : rows
+        let (positionsAddress, amountsAddress, indexAddress, pendingAddress) = must { () throws(CUDAError) in
+            (edits.isEmpty ? 0 : try stepBuffers.upload(ints: positions, "editPositions"),
+             edits.isEmpty ? 0 : try stepBuffers.upload(floats: amounts, "editAmounts"),
+             pendingRows == 0 ? 0 : try stepBuffers.upload(ints: drawnIndex, "editDrawnIndex"),
+             pendingRows == 0 ? 0 : try stepBuffers.upload(floats: pendingAmounts, "editPending"))
+        }
+        launch(.editLogits, "edit_logits", grid: (blocks(edits.count + pendingRows), 1, 1), block: 256) { a in
             a.add(logits.address); a.add(positionsAddress); a.add(amountsAddress); a.add(Int32(edits.count)); a.add(Int32(vocab))
+            a.add(indexAddress); a.add(pendingAddress); a.add(pendingRows == 0 ? 0 : drawn!.address); a.add(Int32(pendingRows))
         }
     }
 

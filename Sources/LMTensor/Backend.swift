@@ -93,6 +93,10 @@ public protocol Backend: AnyObject, Sendable {
     /// Applies `edits` (penalties, biases, bans; at most one per row and token) to f32 logits
     /// [R, V] in place (`LogitEdit.apply` is the reference).
     func editLogits(_ logits: Tensor, _ edits: [LogitEdit])
+    /// `editLogits` in a step launched before the host read the tokens some rows' requests drew
+    /// last (into `drawn` [S] i32): those rows' penalties count them (`PendingDraw.resolve` is
+    /// the reference). `edits` are sorted by row, then token.
+    func editLogits(_ logits: Tensor, _ edits: [LogitEdit], pending: [PendingDraw], drawn: Tensor)
     /// `argmax` into the i32 tensor `out` [R], without waiting: a later step can read the tokens
     /// on the device (`copyTokens`) before the host has them (`startDownload`).
     func argmax(_ x: Tensor, into out: Tensor)
@@ -187,6 +191,11 @@ extension Backend {
     }
 
     public var samplesOnDevice: Bool { false }
+
+    /// The reference: the drawn tokens downloaded, then the resolved edits applied.
+    public func editLogits(_ logits: Tensor, _ edits: [LogitEdit], pending: [PendingDraw], drawn: Tensor) {
+        editLogits(logits, PendingDraw.resolve(edits, pending, tokens: download(drawn).map { Int32($0) }))
+    }
 
     /// Backends that run ops as they come have nothing queued.
     public func waitForQueuedWork() {}

@@ -11,14 +11,19 @@ public struct LogitEdit: Sendable, Equatable {
     /// 1 leaves the logit alone.
     public var repetition: Float = 1
     public var subtract: Float = 0
+    /// `subtract` if the token turns out to be the row's pending draw (`PendingDraw`): the
+    /// presence and frequency penalties with this token counted once more.
+    public var subtractIfDrawn: Float = 0
 
-    public init(row: Int32, token: Int32, bias: Float = 0, ban: Bool = false, repetition: Float = 1, subtract: Float = 0) {
+    public init(row: Int32, token: Int32, bias: Float = 0, ban: Bool = false, repetition: Float = 1, subtract: Float = 0,
+                subtractIfDrawn: Float = 0) {
         self.row = row
         self.token = token
         self.bias = bias
         self.ban = ban
         self.repetition = repetition
         self.subtract = subtract
+        self.subtractIfDrawn = subtractIfDrawn
     }
 
     /// Its element in row-major logits of `shape` [R, V]; outside them is a caller's bug and traps.

@@ -55,6 +55,31 @@ import Testing
         #expect(state.logitEdits(row: 0, vocabulary: 16, pendingTokens: 1).isEmpty)
     }
 
+    /// A token drawn on the device and not yet recorded, counted by `PendingDraw.resolve`, edits
+    /// the logits to the bit as the edits computed after recording it do, whatever it is: a token
+    /// produced before, one only in the prompt, a biased one, a banned one, a fresh one.
+    @Test(arguments: settings)
+    func pendingDrawEditsAsIfRecorded(p: SamplingParameters) {
+        var generator = RandomSource(seed: 3)
+        let vocabulary = 64
+        var state = SamplingState(parameters: p, prompt: [1, 2, 3, 3, 50], stopTokens: [7, 63])
+        for token in [Int32(20), 3, 20] { state.record(token) }
+        let logits = (0..<vocabulary).map { _ in Float(generator.nextUnit() * 8 - 4) }
+        func applied(_ edits: [LogitEdit]) -> [Float] {
+            var values = logits
+            for edit in edits { values[Int(edit.token)] = edit.apply(to: values[Int(edit.token)]) }
+            return values
+        }
+        for drawn in [Int32(20), 3, 50, 7, 12, 33] {
+            let ahead = state.logitEdits(row: 0, vocabulary: vocabulary, pendingTokens: 1)
+            let resolved = state.pendingDraw(row: 0, sourceIndex: 1).map { PendingDraw.resolve(ahead, [$0], tokens: [0, drawn]) } ?? ahead
+            var recorded = state
+            recorded.record(drawn)
+            let expected = applied(recorded.logitEdits(row: 0, vocabulary: vocabulary))
+            #expect(applied(resolved).elementsEqual(expected) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "drawn \(drawn)")
+        }
+    }
+
     /// The reference backend's `editLogits` on a batch: each row gets its own request's edits.
     @Test func backendEditsEachRow() throws {
         let backend = try CPUBackend(threads: 1)

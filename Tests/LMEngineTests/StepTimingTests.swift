@@ -52,8 +52,8 @@ import Testing
     }
 
     /// Greedy steps are launched before the step before them is read back, and give the tokens
-    /// steps run one at a time give; edits that depend on which tokens came out (penalties) keep
-    /// steps in order, the min-tokens mask (which counts the pending token) does not.
+    /// steps run one at a time give, also with the edits that depend on the pending token: the
+    /// penalties (which count it on the device) and the min-tokens mask (which counts it on the host).
     @Test func stepsLaunchAheadOnlyWhenTheirDrawsAllowIt() async throws {
         let overlapped = try EngineFixtures.engine("tiny-llama"), serial = try EngineFixtures.engine("tiny-llama") { $0.asyncScheduling = false }
         defer { overlapped.shutdown(); serial.shutdown() }
@@ -62,10 +62,15 @@ import Testing
         #expect(overlapped.stats.stepTiming.launchedAhead > 0)
         #expect(serial.stats.stepTiming.launchedAhead == 0)
 
+        // Penalties count the token still on the device (PendingDraw): launched ahead, the same
+        // tokens as serial, and not the unpenalized ones. Negative ones pull a request back to
+        // its last token, so a pending draw left uncounted changes the output (checked by mutation).
+        func penalize(_ p: inout SamplingParameters) { p.repetitionPenalty = 1.3; p.presencePenalty = -2; p.frequencyPenalty = -1 }
         let before = overlapped.stats.stepTiming
-        let penalized = try await Self.run(overlapped) { $0.repetitionPenalty = 1.3 }
-        #expect((overlapped.stats.stepTiming - before).launchedAhead == 0)
-        #expect(try await Self.run(serial) { $0.repetitionPenalty = 1.3 } == penalized)
+        let penalized = try await Self.run(overlapped, penalize)
+        #expect((overlapped.stats.stepTiming - before).launchedAhead > 0)
+        #expect(try await Self.run(serial, penalize) == penalized)
+        #expect(penalized != tokens)
 
         // The first token of one request's unconstrained output that it had not produced before,
         // at index k, made a stop token banned for k tokens: the ban lifts exactly when that

@@ -50,14 +50,13 @@ public final class ModelRunner {
 
     /// Whether `step` may be launched before `previous` is finished. Its tokens are then drawn
     /// before `previous`'s reach the sampling states, so every request it samples must draw on
-    /// the device with edits that do not depend on which tokens came before (no penalties, no
-    /// logprobs; the min-tokens mask counts the pending token).
+    /// the device (no logprobs); the min-tokens mask and the penalties count the pending token.
     public func canLaunch(_ step: PreparedStep, before previous: LaunchedStep) -> Bool {
         guard previous.download != nil else { return true }   // its tokens are on the host already
         guard step.promptRows.isEmpty else { return false }
         let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters ?? step.newStates[$0.id]?.parameters }
         let plain = parameters.allSatisfy(\.isGreedy)
-        return parameters.allSatisfy { !$0.needsHostLogits && !$0.editsDependOnOutputTokens } && (plain || model.backend.samplesOnDevice)
+        return parameters.allSatisfy { !$0.needsHostLogits } && (plain || model.backend.samplesOnDevice)
     }
 
     /// Queues `step` on the device. With `previous` (launched, not yet finished, and
@@ -107,11 +106,20 @@ public final class ModelRunner {
         let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
         let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
         if plain || (settingsSuffice && backend.samplesOnDevice) {
-            // A request sampled by `previous` has that token pending (drawn, not yet recorded).
-            let edits = step.sampleRows.flatMap { entry in
-                states[entry.id]?.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: previousRows[entry.id] == nil ? 0 : 1) ?? []
+            // A request sampled by `previous` has that token pending (drawn, not yet recorded):
+            // it counts towards min_tokens here and towards the penalties on the device.
+            var edits: [LogitEdit] = [], pending: [PendingDraw] = []
+            for entry in step.sampleRows.sorted(by: { $0.row < $1.row }) {
+                guard let state = states[entry.id] else { continue }
+                let source = previousRows[entry.id]
+                edits += state.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1)
+                if let source, let draw = state.pendingDraw(row: Int32(entry.row), sourceIndex: source) { pending.append(draw) }
             }
-            backend.editLogits(logits, edits)
+            if let drawn = previous?.samples, !pending.isEmpty {
+                backend.editLogits(logits, edits, pending: pending, drawn: drawn)
+            } else {
+                backend.editLogits(logits, edits)
+            }
             let samples = try sampleBuffer(rows: logits.shape[0])
             if plain {
                 backend.argmax(logits, into: samples)

@@ -40,7 +40,8 @@ public struct SamplingState: Sendable {
     /// What `LogitBias`, `MinTokensMask` and `Penalties` do to this request's next row of
     /// logits (row `row` of a batch, `vocabulary` wide), as one edit per token they touch.
     /// `pendingTokens`: tokens already drawn (on the device) but not yet recorded; they count
-    /// towards `minTokens` (callers make sure no penalties apply while any are pending).
+    /// towards `minTokens`; penalties count one of them through `pendingDraw` (each edit's
+    /// `subtractIfDrawn`).
     public func logitEdits(row: Int32, vocabulary: Int, pendingTokens: Int = 0) -> [LogitEdit] {
         let p = parameters
         guard p.editsLogits else { return [] }
@@ -57,9 +58,25 @@ public struct SamplingState: Sendable {
             for token in promptTokens.union(outputCounts.keys) { edit(token) { $0.repetition = p.repetitionPenalty } }
         }
         if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
-            for (token, count) in outputCounts { edit(token) { $0.subtract = p.presencePenalty + p.frequencyPenalty * Float(count) } }
+            for (token, count) in outputCounts { edit(token) { $0.subtract = Self.subtraction(p, count: count) } }
+            for token in edits.keys { edits[token]?.subtractIfDrawn = Self.subtraction(p, count: (outputCounts[token] ?? 0) + 1) }
         }
         return edits.values.sorted { $0.token < $1.token }
+    }
+
+    /// The penalties of the token the device drew into `sourceIndex` for this request (row
+    /// `row`) and the host has not recorded yet; nil when its edits do not depend on it.
+    public func pendingDraw(row: Int32, sourceIndex: Int32) -> PendingDraw? {
+        let p = parameters
+        guard p.editsDependOnOutputTokens else { return nil }
+        let first = p.presencePenalty != 0 || p.frequencyPenalty != 0 ? Self.subtraction(p, count: 1) : 0
+        return PendingDraw(row: row, sourceIndex: sourceIndex, repetition: p.repetitionPenalty, firstSubtract: first)
+    }
+
+    /// The presence and frequency penalties of a token produced `count` times (written once, so
+    /// a draw counted on the device is the bits the host computes once it records it).
+    private static func subtraction(_ p: SamplingParameters, count: Int) -> Float {
+        p.presencePenalty + p.frequencyPenalty * Float(count)
     }
 }
 

@@ -43,9 +43,9 @@ public struct SamplingParameters: Sendable, Equatable {
         !logitBias.isEmpty || minTokens > 0 || repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
     }
 
-    /// Whether those edits depend on which tokens were produced so far (penalties): the next
-    /// token's edits then wait for the previous token to reach the host. The min-tokens mask
-    /// depends only on how many, which the host knows before their values arrive.
+    /// Whether those edits depend on which tokens were produced so far (penalties): a token
+    /// drawn but not yet read back is then counted on the device (`PendingDraw`). The min-tokens
+    /// mask depends only on how many, which the host knows before their values arrive.
     public var editsDependOnOutputTokens: Bool {
         repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0
     }
