@@ -86,15 +86,24 @@ struct CheckBackendCommand: ParsableCommand {
     }
 
     /// Steps launched ahead (tokens fed on the device) against steps read back one at a time, on
-    /// the candidate: the same plans, so the tokens must be identical. Returns 1 on a mismatch.
+    /// the candidate, greedy and with seeded draws and penalties: the same plans, so the tokens
+    /// must be identical. Returns the count of mismatches.
     private func compareOverlap(_ model: DecoderModel, vocabulary: Int) throws -> Int {
         let prompts = (0..<8).map { r in (0..<(5 + 3 * r)).map { Int32((r * 131 + $0 * 17 + 1) % vocabulary) } }
-        let serial = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: false)
-        let overlapped = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: true)
-        let identical = serial.tokens == overlapped.tokens && serial.tokens.allSatisfy { $0.count == steps }
-        print("  steps launched ahead: \(overlapped.launchedAhead) (\(prompts.count) requests x \(steps) tokens); "
-              + (identical ? "tokens identical to steps read back one at a time" : "FAIL: tokens differ from steps read back one at a time"))
-        return identical && overlapped.launchedAhead > 0 ? 0 : 1
+        var mismatches = 0
+        let settings = [("greedy", OverlapAgreement.greedy), ("greedy with penalties", OverlapAgreement.penalizedGreedy),
+                        ("seeded draws with penalties", OverlapAgreement.penalizedDraws)]
+        for (name, parameters) in settings {
+            let serial = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: false, parameters: parameters)
+            let overlapped = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: true, parameters: parameters)
+            let identical = serial.tokens == overlapped.tokens && serial.tokens.allSatisfy { $0.count == steps }
+            print("  steps launched ahead, \(name): \(overlapped.launchedAhead) (\(prompts.count) requests x \(steps) tokens); "
+                  + (identical ? "tokens identical to steps read back one at a time" : "FAIL: tokens differ from steps read back one at a time"))
+            // A backend that samples on the host reads every draw back first.
+            let launchesAhead = parameters.isGreedy || model.backend.samplesOnDevice
+            if !identical || (overlapped.launchedAhead == 0) == launchesAhead { mismatches += 1 }
+        }
+        return mismatches
     }
 
     /// Decode steps replayed from CUDA graphs against the same steps launched op by op: the same

@@ -1,13 +1,43 @@
 import LMEngine
 import LMModels
 
-/// The engine's step pipeline on one backend without its threads: the same greedy requests run
-/// once with every step read back before the next is launched and once with steps launched
-/// ahead (their pending tokens fed on the device). Both run the same plans on the same batches,
-/// so their tokens must be identical.
+/// The engine's step pipeline on one backend without its threads: the same requests run once
+/// with every step read back before the next is launched and once with steps launched ahead
+/// (their pending tokens fed, and counted by penalties, on the device). Both run the same plans
+/// on the same batches with the same seeded draws, so their tokens must be identical.
 enum OverlapAgreement {
+    /// Greedy requests.
+    static var greedy: SamplingParameters {
+        var parameters = SamplingParameters()
+        parameters.temperature = 0
+        return parameters
+    }
+
+    /// Greedy requests whose negative penalties pull them back to tokens they drew (so a pending
+    /// draw left uncounted changes them).
+    static var penalizedGreedy: SamplingParameters {
+        var parameters = greedy
+        parameters.repetitionPenalty = 1.3
+        parameters.presencePenalty = -2
+        parameters.frequencyPenalty = -1
+        return parameters
+    }
+
+    /// Seeded draws (the device's sampler) with penalties.
+    static var penalizedDraws: SamplingParameters {
+        var parameters = SamplingParameters()
+        parameters.temperature = 0.8
+        parameters.topP = 0.95
+        parameters.seed = 7
+        parameters.repetitionPenalty = 1.1
+        parameters.presencePenalty = 0.5
+        parameters.frequencyPenalty = 0.5
+        return parameters
+    }
+
     /// Each request's generated tokens, and the steps launched before the previous one was read back.
-    static func run(model: DecoderModel, prompts: [[Int32]], maxTokens: Int, launchAhead: Bool) throws -> (tokens: [[Int32]], launchedAhead: Int) {
+    static func run(model: DecoderModel, prompts: [[Int32]], maxTokens: Int, launchAhead: Bool,
+                    parameters requested: SamplingParameters = greedy) throws -> (tokens: [[Int32]], launchedAhead: Int) {
         var config = SchedulerConfig()
         config.maxNumSeqs = prompts.count
         config.maxNumBatchedTokens = 256
@@ -15,8 +45,7 @@ enum OverlapAgreement {
         let blockSize = 16, blocks = prompts.count * (config.maxModelLen / blockSize + 2)
         var scheduler = Scheduler(config: config, kv: KVCacheManager(blockCount: blocks, blockSize: blockSize, prefixCaching: false))
         var pipeline = StepPipeline(runner: try ModelRunner(model: model, blockCount: blocks, blockSize: blockSize), launchAhead: launchAhead)
-        var parameters = SamplingParameters()
-        parameters.temperature = 0
+        var parameters = requested
         parameters.maxTokens = maxTokens
         parameters.ignoreEOS = true
         var newStates: [RequestID: SamplingState] = [:]
