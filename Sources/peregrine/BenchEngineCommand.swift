@@ -87,6 +87,12 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Nucleus sampling: keep the most likely tokens holding this much probability.")
     var topP: Float = 1
 
+    @Option(help: "Repetition penalty (1: none).")
+    var repetitionPenalty: Float = 1
+
+    @Option(help: "Frequency penalty (0: none).")
+    var frequencyPenalty: Float = 0
+
     @Flag(help: "Plan each step only after the previous one's results are applied (default: plan the next while the device runs one).")
     var syncScheduling = false
 
@@ -105,6 +111,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be at least 1, got \(outputTokens)") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be at least 0, got \(temperature)") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw ValidationError("--repetition-penalty must be above 0, got \(repetitionPenalty)") }
+        guard frequencyPenalty >= -2, frequencyPenalty <= 2 else { throw ValidationError("--frequency-penalty must be in [-2, 2], got \(frequencyPenalty)") }
     }
 
     func run() async throws {
@@ -118,7 +126,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let loaded = try ModelLoader.load(path: path, backend: backend)
         print("device: \(backend.name) on \(CPUInfo.modelName); model \(loaded.path.split(separator: "/").last ?? "")")
         print("each request: \(promptTokens) prompt tokens (distinct, no prefix sharing), \(outputTokens) generated, "
-              + (temperature == 0 ? "greedy" : "sampled at temperature \(temperature), top-p \(topP)") + "; "
+              + (temperature == 0 ? "greedy" : "sampled at temperature \(temperature), top-p \(topP)")
+              + (repetitionPenalty == 1 && frequencyPenalty == 0 ? "" : ", repetition penalty \(repetitionPenalty), frequency penalty \(frequencyPenalty)") + "; "
               + "\(syncScheduling ? "synchronous" : "asynchronous") scheduling\(noLaunchAhead ? ", no launch ahead" : "")"
               + (warmup ? "; after an untimed warm-up (same concurrency, 8 tokens each)\n" : "; no warm-up\n"))
         var table = TextTable(header: ["concurrent requests", "wall s", "output tok/s", "total tok/s", "per-request tok/s", "decode-phase tok/s",
@@ -172,6 +181,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         var parameters = SamplingParameters()
         parameters.temperature = temperature
         parameters.topP = topP
+        parameters.repetitionPenalty = repetitionPenalty
+        parameters.frequencyPenalty = frequencyPenalty
         parameters.seed = 1
         parameters.maxTokens = outputTokens
         parameters.ignoreEOS = true
