@@ -29,7 +29,7 @@ let package = Package(
         // CUDA C++ carried in the binary and compiled on first use (cached on disk).
         .target(name: "LMCUDA", dependencies: ["LMTensor"],
                 resources: ["common.cuh", "elementwise.cu", "gather_rows.cu", "rms_norm.cu", "rope.cu", "write_kv.cu",
-                            "paged_decode.cu", "paged_decode_mma.cu", "paged_prefill.cu", "paged_prefill_mma.cu", "argmax.cu", "gemv.cu", "bias.cu", "copy.cu", "copy_columns.cu", "sample.cu", "edit_logits.cu", "rope_write_kv.cu", "expert_rows.cu", "copy_tokens.cu", "skinny_gemm.cu"].map { .embedInCode("Kernels/" + $0) }),
+                            "paged_decode.cu", "paged_decode_mma.cu", "paged_prefill.cu", "paged_prefill_mma.cu", "argmax.cu", "gemv.cu", "bias.cu", "copy.cu", "copy_columns.cu", "sample.cu", "edit_logits.cu", "rope_write_kv.cu", "expert_rows.cu", "copy_tokens.cu", "skinny_gemm.cu", "token_logprobs.cu"].map { .embedInCode("Kernels/" + $0) }),
         // Checks any backend's ops against a reference backend on random inputs (tests and `peregrine check-backend`).
         .target(name: "LMBackendConformance", dependencies: ["LMTensor"]),
         .target(name: "LMTokenizers"),

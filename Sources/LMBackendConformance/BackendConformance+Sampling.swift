@@ -71,6 +71,36 @@ extension BackendConformance {
         }
     }
 
+    /// Drawn tokens' logprobs against `TokenLogprobs`: ids exact (the random logits hold no ties
+    /// but the planted ones, which must come out in id order), logprobs within float rounding of
+    /// the log-sum-exp. The error reported is the largest logprob difference, or 1 for a wrong id.
+    mutating func tokenLogprobs(rows: Int, vocab: Int, top: Int) throws -> ConformanceResult {
+        var values = random.values(rows * vocab, scale: 6)
+        values[5] = 7   // a tie in row 0 at its largest logit
+        values[9] = 7
+        let tokens = (0..<rows).map { _ in Int32(random.index(below: vocab)) }
+        let logits = try candidate.allocate(Shape(rows, vocab), dtype: .f32)
+        let drawn = try candidate.allocate(Shape(rows), dtype: .i32)
+        let out = try candidate.allocate(Shape(rows, TokenLogprobs.words(top: top)), dtype: .i32)
+        candidate.upload(values, to: logits)
+        candidate.upload(tokens, to: drawn)
+        candidate.upload([Int32](repeating: -7, count: out.elementCount), to: out)   // poisoned
+        candidate.tokenLogprobs(logits, tokens: drawn, top: top, into: out)
+        let words = candidate.startDownload(out).wait()   // exact i32 (a float download would round the bit patterns)
+        var worst = 0.0
+        values.withUnsafeBufferPointer { all in
+            for r in 0..<rows {
+                let expected = TokenLogprobs(UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)]), token: tokens[r], top: top)
+                let actual = TokenLogprobs(words: words[(r * (1 + 2 * top))..<((r + 1) * (1 + 2 * top))], top: top)
+                guard actual.topTokens == expected.topTokens else { worst = 1; continue }
+                for (a, e) in zip([actual.logprob] + actual.topLogprobs, [expected.logprob] + expected.topLogprobs) {
+                    worst = max(worst, Double(abs(a - e)) / max(1, Double(abs(e))))
+                }
+            }
+        }
+        return ConformanceResult(op: "tokenLogprobs (top \(top))", shape: "[\(rows), \(vocab)]", relativeError: worst, bound: 1e-5, poisoned: 0)
+    }
+
     /// `perRow` edits of each row, sorted by row then token, of every kind (`skipping` one token).
     private mutating func randomEdits(rows: Int, vocab: Int, perRow: Int, skipping skipped: Int32?) -> [LogitEdit] {
         var edits: [LogitEdit] = []

@@ -96,6 +96,8 @@ public struct BackendConformance {
         results.append(contentsOf: try sample(rows: 24, vocab: 32000))
         results.append(try editLogits(rows: 24, vocab: 32000, perRow: 40))
         results.append(try editLogitsWithPendingDraws(rows: 24, vocab: 32000, perRow: 40))
+        results.append(try tokenLogprobs(rows: 24, vocab: 128_256, top: 20))
+        results.append(try tokenLogprobs(rows: 3, vocab: 1000, top: 0))
         results.append(try deferredTokens(rows: 64, vocab: 32000, nextTokens: 40))
         results.append(try editLogits(rows: 24, vocab: 32000, perRow: 25_000))
         return results

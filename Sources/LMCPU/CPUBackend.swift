@@ -83,6 +83,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         tensor.hostPointer.copyMemory(from: host.bytes.baseAddress!, byteCount: host.bytes.count)
     }
 
+    /// At once, bit for bit (a float download would round the logprob words' bit patterns).
+    public func startDownload(_ tensor: Tensor) -> PendingTokens {
+        precondition(tensor.dtype == .i32, "startDownload of a \(tensor.dtype) tensor")
+        return PendingTokens(ready: Array(UnsafeBufferPointer(start: tensor.int32s, count: tensor.elementCount)))
+    }
+
     /// In place (the reference's download and upload would copy every logit twice).
     public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
         precondition(logits.dtype == .f32, "editLogits of \(logits.dtype) logits")

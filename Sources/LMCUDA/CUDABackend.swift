@@ -272,6 +272,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func tokenLogprobs(_ raw: Tensor, tokens: Tensor, top: Int, into out: Tensor) {
+        let rows = raw.shape[0], vocab = raw.shape[1]
+        precondition(raw.dtype == .f32 && tokens.dtype == .i32 && tokens.elementCount == rows && out.dtype == .i32
+                     && out.elementCount == rows * TokenLogprobs.words(top: top) && top >= 0, "tokenLogprobs of \(raw.shape) into \(out.shape)")
+        launch(.tokenLogprobs, "token_logprobs", grid: (rows, 1, 1), block: 1024) { a in
+            a.add(raw.address); a.add(tokens.address); a.add(out.address); a.add(Int32(vocab)); a.add(Int32(top))
+        }
+    }
+
     public func editLogits(_ logits: Tensor, _ edits: [LogitEdit]) {
         guard !edits.isEmpty else { return }
         launchEdits(logits, edits, pending: [], drawn: nil)

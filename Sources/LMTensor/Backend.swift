@@ -97,12 +97,17 @@ public protocol Backend: AnyObject, Sendable {
     /// last (into `drawn` [S] i32): those rows' penalties count them (`PendingDraw.resolve` is
     /// the reference). `edits` are sorted by row, then token.
     func editLogits(_ logits: Tensor, _ edits: [LogitEdit], pending: [PendingDraw], drawn: Tensor)
+    /// Each row's drawn token's log-probability and the `top` most likely tokens, from raw f32
+    /// logits, into `out` as i32 words (`TokenLogprobs` is the reference), without waiting
+    /// raw [R, V], tokens [R] i32, out [R, 1 + 2·top] i32.
+    func tokenLogprobs(_ raw: Tensor, tokens: Tensor, top: Int, into out: Tensor)
     /// `argmax` into the i32 tensor `out` [R], without waiting: a later step can read the tokens
     /// on the device (`copyTokens`) before the host has them (`startDownload`).
     func argmax(_ x: Tensor, into out: Tensor)
     /// `sample` into the i32 tensor `out` [R], without waiting where the backend samples on the device.
     func sample(_ logits: Tensor, rows: [SamplingRow], into out: Tensor)
-    /// Queues a copy of the i32 `tensor` to the host behind the work queued so far.
+    /// Queues a copy of the i32 `tensor` to the host behind the work queued so far, exact (it
+    /// may hold float bit patterns: `TokenLogprobs` words).
     func startDownload(_ tensor: Tensor) -> PendingTokens
     /// tokens[rows[i]] = source[indices[i]]: a step's input tokens that an earlier step sampled
     /// into `source`, copied where they are   source [S] i32, tokens [T] i32.
@@ -197,6 +202,20 @@ extension Backend {
         editLogits(logits, PendingDraw.resolve(edits, pending, tokens: download(drawn).map { Int32($0) }))
     }
 
+    /// The reference, on the downloaded logits and tokens.
+    public func tokenLogprobs(_ raw: Tensor, tokens: Tensor, top: Int, into out: Tensor) {
+        let rows = raw.shape[0], vocab = raw.shape[1]
+        precondition(raw.dtype == .f32 && tokens.dtype == .i32 && tokens.elementCount == rows && out.dtype == .i32
+                     && out.elementCount == rows * TokenLogprobs.words(top: top), "tokenLogprobs of \(raw.shape) into \(out.shape)")
+        let values = download(raw), drawn = download(tokens)
+        let words = values.withUnsafeBufferPointer { all in
+            (0..<rows).flatMap { r in
+                TokenLogprobs(UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)]), token: Int32(drawn[r]), top: top).words(top: top)
+            }
+        }
+        upload(words, to: out)
+    }
+
     /// Backends that run ops as they come have nothing queued.
     public func waitForQueuedWork() {}
 
@@ -206,11 +225,6 @@ extension Backend {
     /// The reference: the host's draw, uploaded.
     public func sample(_ logits: Tensor, rows: [SamplingRow], into out: Tensor) { upload(sample(logits, rows: rows), to: out) }
 
-    /// The reference: downloaded at once (token ids are exact in f32).
-    public func startDownload(_ tensor: Tensor) -> PendingTokens {
-        precondition(tensor.dtype == .i32, "startDownload of a \(tensor.dtype) tensor")
-        return PendingTokens(ready: download(tensor).map { Int32($0) })
-    }
 
     /// The reference, one element at a time through the host.
     public func copyTokens(_ source: Tensor, indices: [Int32], into tokens: Tensor, rows: [Int32]) {

@@ -92,18 +92,19 @@ import Testing
         #expect(values.enumerated().allSatisfy { i, v in [1, 9, 15].contains(i) || v == Float(i) - 4 })
     }
 
-    /// Requests without logprobs no longer need the host sampler for penalties or biases.
-    @Test func onlyLogprobsNeedHostLogits() {
+    /// Only prompt logprobs need the host sampler: penalties, biases and a sampled token's
+    /// logprobs are computed where the logits are.
+    @Test func onlyPromptLogprobsNeedHostLogits() {
         let needHost = Self.settings.filter(\.needsHostLogits).count, edit = Self.settings.filter(\.editsLogits).count
         #expect(needHost == 0 && edit == Self.settings.count)
-        let logprobs = Self.parameters { $0.logprobs = 2 }
-        #expect(logprobs.needsHostLogits)
+        #expect(!Self.parameters { $0.logprobs = 2 }.needsHostLogits)
+        #expect(Self.parameters { $0.promptLogprobs = 0 }.needsHostLogits)
         #expect(!SamplingParameters().editsLogits)
     }
 
     /// Through the engine: the same greedy request with penalties, a bias and min_tokens gives
     /// the same tokens by the edits-then-argmax path as by the host sampler (which asking for
-    /// logprobs forces).
+    /// prompt logprobs forces).
     @Test func engineEditsMatchTheHostSampler() async throws {
         let engine = try EngineFixtures.engine("tiny-llama")
         defer { engine.shutdown() }
@@ -112,7 +113,7 @@ import Testing
             p.temperature = 0
             p.maxTokens = 12
             p.ignoreEOS = true
-            p.logprobs = logprobs
+            p.promptLogprobs = logprobs
             var out: [Int32] = []
             guard edited else {
                 for try await output in try engine.generate(GenerationRequest(prompt: [0, 44, 73, 44, 9], parameters: p)) { out += output.tokens }

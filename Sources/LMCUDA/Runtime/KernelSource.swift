@@ -43,8 +43,9 @@ struct KernelSource: Sendable {
     static let expertRows = KernelSource(name: "expert_rows", bytes: PackageResources.expert_rows_cu)
     static let copyTokens = KernelSource(name: "copy_tokens", bytes: PackageResources.copy_tokens_cu)
     static let skinnyGEMM = KernelSource(name: "skinny_gemm", bytes: PackageResources.skinny_gemm_cu)
+    static let tokenLogprobs = KernelSource(name: "token_logprobs", bytes: PackageResources.token_logprobs_cu)
 
-    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedDecodeMMA, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens, skinnyGEMM]
+    static let all: [KernelSource] = [elementwise, gatherRows, rmsNorm, rope, writeKV, pagedDecode, pagedDecodeMMA, pagedPrefill, pagedPrefillMMA, argmax, gemv, bias, copy, copyColumns, sample, editLogits, ropeWriteKV, expertRows, copyTokens, skinnyGEMM, tokenLogprobs]
 }
 
 import Foundation

@@ -20,6 +20,8 @@ public final class ModelRunner {
     /// step's tokens stay readable by the next step while that one draws into the other.
     private var sampleBuffers: [Tensor?] = [nil, nil]
     private var nextSampleBuffer = 0
+    /// Raw logits kept aside for logprobs while edits change the step's logits.
+    private var rawLogits: Tensor?
 
     /// What a step produced.
     public struct Output: Sendable {
@@ -39,7 +41,11 @@ public final class ModelRunner {
         var output: Output
         /// (request, row of `samples`) for each token drawn on the device.
         var deviceRows: [(id: RequestID, row: Int)] = []
+        /// [R] i32: each row's drawn token (a later step's input, fed on the device).
         var samples: Tensor?
+        /// The logprob alternatives computed per row (the largest any request asked), when any did.
+        var logprobTop: Int?
+        /// Of `samples`, followed by the rows' `TokenLogprobs` words when any request asked.
         var download: PendingTokens?
     }
 
@@ -99,13 +105,15 @@ public final class ModelRunner {
         if step.spans.allSatisfy({ $0.queryCount == 1 }) { launched.output.decodeWidth = step.spans.count }
         guard !step.logitRows.isEmpty else { return launched }   // prompt chunks only: the cache is filled
         let backend = model.backend, vocab = model.spec.vocabSize
-        // Without logprobs a row needs only its settings, its logit edits (penalties, biases,
-        // the min-tokens mask) and a draw: greedy rows the argmax, the others the device's
-        // sampler; the logits stay where they are and the tokens come back later.
+        // A row needs only its settings, its logit edits (penalties, biases, the min-tokens
+        // mask) and a draw: greedy rows the argmax, the others the device's sampler; logprobs
+        // come from the raw logits on the device too. The logits stay where they are and the
+        // tokens (with any logprobs) come back later.
         let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters }
         let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
         let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
         if plain || (settingsSuffice && backend.samplesOnDevice) {
+            let rowCount = logits.shape[0]
             // A request sampled by `previous` has that token pending (drawn, not yet recorded):
             // it counts towards min_tokens here and towards the penalties on the device.
             var edits: [LogitEdit] = [], pending: [PendingDraw] = []
@@ -115,28 +123,42 @@ public final class ModelRunner {
                 edits += state.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1)
                 if let source, let draw = state.pendingDraw(row: Int32(entry.row), sourceIndex: source) { pending.append(draw) }
             }
+            // Logprobs are of the raw logits: kept aside (an exact copy, x · 1) when edits change them.
+            let top = parameters.compactMap(\.logprobs).max()
+            var raw = logits
+            if top != nil, !edits.isEmpty || !pending.isEmpty {
+                raw = try rawLogitsBuffer(logits.shape)
+                backend.scale(logits, by: 1, out: raw)
+            }
             if let drawn = previous?.samples, !pending.isEmpty {
                 backend.editLogits(logits, edits, pending: pending, drawn: drawn)
             } else {
                 backend.editLogits(logits, edits)
             }
-            let samples = try sampleBuffer(rows: logits.shape[0])
+            // [R] tokens, then with logprobs [R, words] of them.
+            let words = top.map(TokenLogprobs.words(top:)) ?? 0
+            let buffer = try sampleBuffer(count: rowCount * (1 + words))
+            let samples = buffer.rows(0..<rowCount)
             if plain {
                 backend.argmax(logits, into: samples)
             } else {
-                var rows = [SamplingRow](repeating: .greedy, count: logits.shape[0])
+                var rows = [SamplingRow](repeating: .greedy, count: rowCount)
                 for entry in step.sampleRows {
                     guard let row = states[entry.id]?.deviceRow() else { continue }
                     rows[entry.row] = row
                 }
                 backend.sample(logits, rows: rows, into: samples)
             }
+            if let top {
+                backend.tokenLogprobs(raw, tokens: samples, top: top, into: buffer.rows(rowCount..<(rowCount * (1 + words))).reshaped(rowCount, words))
+                launched.logprobTop = top
+            }
             launched.samples = samples
             launched.deviceRows = step.sampleRows
-            launched.download = backend.startDownload(samples)
+            launched.download = backend.startDownload(buffer)
             return launched
         }
-        // Logprobs: every row of logits goes to the host's sampler now.
+        // Prompt logprobs: every row of logits goes to the host's sampler now.
         var values = backend.download(logits)
         values.withUnsafeMutableBufferPointer { all in
             for entry in step.promptRows {
@@ -161,10 +183,16 @@ public final class ModelRunner {
         var output = launched.output
         guard let download = launched.download else { return output }
         let start = monotonicSeconds()
-        let tokens = download.wait()
+        let values = download.wait(), rowCount = launched.samples?.elementCount ?? 0
         for entry in launched.deviceRows {
-            let token = tokens[entry.row]
+            let token = values[entry.row]
             output.sampled[entry.id] = SampledToken(token: token, logprob: nil, topLogprobs: [])
+            if let top = launched.logprobTop, let asked = states[entry.id]?.parameters.logprobs {
+                let words = TokenLogprobs.words(top: top), start = rowCount + entry.row * words
+                let logprobs = TokenLogprobs(words: values[start..<(start + words)], top: top)
+                output.sampled[entry.id] = SampledToken(token: token, logprob: logprobs.logprob,
+                                                        topLogprobs: Array(zip(logprobs.topTokens, logprobs.topLogprobs).prefix(asked)))
+            }
             // A request released since (by a step launched after this one) keeps no state.
             guard states[entry.id] != nil else { continue }
             states[entry.id]?.record(token)
@@ -174,12 +202,20 @@ public final class ModelRunner {
         return output
     }
 
-    /// The next of the two sample buffers, with room for `rows` tokens.
-    private func sampleBuffer(rows: Int) throws -> Tensor {
+    /// The next of the two sample buffers, with room for `count` i32 values.
+    private func sampleBuffer(count: Int) throws -> Tensor {
         defer { nextSampleBuffer = 1 - nextSampleBuffer }
-        if let buffer = sampleBuffers[nextSampleBuffer], buffer.elementCount >= rows { return buffer.rows(0..<rows) }
-        let buffer = try model.backend.allocate(Shape(max(rows, 64)), dtype: .i32)
+        if let buffer = sampleBuffers[nextSampleBuffer], buffer.elementCount >= count { return buffer.rows(0..<count) }
+        let buffer = try model.backend.allocate(Shape(max(count, 64)), dtype: .i32)
         sampleBuffers[nextSampleBuffer] = buffer
-        return buffer.rows(0..<rows)
+        return buffer.rows(0..<count)
+    }
+
+    /// Room for a step's raw f32 logits of `shape` [R, V], kept aside for logprobs.
+    private func rawLogitsBuffer(_ shape: Shape) throws -> Tensor {
+        if let buffer = rawLogits, buffer.elementCount >= shape.elementCount { return buffer.rows(0..<shape.elementCount).reshaped(shape) }
+        let buffer = try model.backend.allocate(Shape(shape.elementCount), dtype: .f32)
+        rawLogits = buffer
+        return buffer.reshaped(shape)
     }
 }

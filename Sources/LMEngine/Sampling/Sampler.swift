@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LMTensor
 
 /// A token chosen for a request, with its log-probability and the top alternatives when asked.
 public struct SampledToken: Sendable, Equatable {
@@ -53,18 +54,9 @@ public struct Sampler: Sendable {
         return Self.logprobs(raw, token: token, top: k)
     }
 
-    /// log-softmax of `raw` at `token`, and the `top` most likely tokens.
+    /// log-softmax of `raw` at `token`, and the `top` most likely tokens (the device's reference).
     static func logprobs(_ raw: [Float], token: Int32, top: Int) -> SampledToken {
-        let maximum = raw.max() ?? 0
-        let logSum = Float(log(raw.reduce(0.0) { $0 + exp(Double($1 - maximum)) })) + maximum
-        var best: [(token: Int32, logprob: Float)] = []
-        if top > 0 {
-            var copy = raw
-            let threshold = copy.withUnsafeMutableBufferPointer { kthLargest($0, min(top, raw.count)) }
-            for (i, value) in raw.enumerated() where value >= threshold { best.append((Int32(i), value - logSum)) }
-            best.sort { $0.logprob > $1.logprob || ($0.logprob == $1.logprob && $0.token < $1.token) }
-            best = Array(best.prefix(top))
-        }
-        return SampledToken(token: token, logprob: raw[Int(token)] - logSum, topLogprobs: best)
+        let values = raw.withUnsafeBufferPointer { TokenLogprobs($0, token: token, top: top) }
+        return SampledToken(token: token, logprob: values.logprob, topLogprobs: Array(zip(values.topTokens, values.topLogprobs)))
     }
 }

@@ -33,9 +33,9 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public var isGreedy: Bool { temperature == 0 || topK == 1 }
 
-    /// Whether choosing a token needs the whole row of logits on the host (logprobs are
-    /// computed there).
-    public var needsHostLogits: Bool { logprobs != nil }
+    /// Whether choosing a token needs the whole row of logits on the host: prompt logprobs are
+    /// computed there (a sampled token's logprobs are computed where the logits are).
+    public var needsHostLogits: Bool { promptLogprobs != nil }
 
     /// Whether logit biases, the min-tokens mask or penalties change the logits before the
     /// choice (as `SamplingState.logitEdits`, applied where the logits are).
