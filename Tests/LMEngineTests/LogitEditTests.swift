@@ -39,6 +39,7 @@ import Testing
             var edited = logits
             let edits = state.logitEdits(row: 0, vocabulary: vocabulary)
             #expect(Set(edits.map(\.token)).count == edits.count, "one edit per token")
+            #expect(edits.map(\.token) == edits.map(\.token).sorted(), "sorted by token (the device binary-searches them)")
             for edit in edits { edited[Int(edit.token)] = edit.apply(to: edited[Int(edit.token)]) }
             #expect(edited.elementsEqual(expected) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "step \(step)")
             state.record(Int32([20, 3, 7, 3, 12, 40, 3, 9][step]))

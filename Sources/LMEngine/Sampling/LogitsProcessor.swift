@@ -16,12 +16,14 @@ public struct SamplingState: Sendable {
     let promptTokens: Set<Int32>
     /// Tokens that end the request, masked until `minTokens` were produced.
     let stopTokens: [Int32]
+    private var standingEdits: StandingLogitEdits
 
     public init(parameters: SamplingParameters, prompt: [Int32], stopTokens: [Int32]) {
         self.parameters = parameters
         random = RandomSource(seed: parameters.seed ?? RandomSource.randomSeed())
         promptTokens = parameters.repetitionPenalty != 1 ? Set(prompt) : []
         self.stopTokens = stopTokens
+        standingEdits = StandingLogitEdits(parameters: parameters, promptTokens: promptTokens)
     }
 
     /// The device sampler's settings for this request's next token, drawing from its stream as
@@ -35,6 +37,7 @@ public struct SamplingState: Sendable {
     public mutating func record(_ token: Int32) {
         outputCounts[token, default: 0] += 1
         outputCount += 1
+        standingEdits.record(token, count: outputCounts[token]!)
     }
 
     /// What `LogitBias`, `MinTokensMask` and `Penalties` do to this request's next row of
@@ -45,38 +48,15 @@ public struct SamplingState: Sendable {
     public func logitEdits(row: Int32, vocabulary: Int, pendingTokens: Int = 0) -> [LogitEdit] {
         let p = parameters
         guard p.editsLogits else { return [] }
-        var edits: [Int32: LogitEdit] = [:]
-        func edit(_ token: Int32, _ change: (inout LogitEdit) -> Void) {
-            guard token >= 0, Int(token) < vocabulary else { return }
-            change(&edits[token, default: LogitEdit(row: row, token: token)])
-        }
-        for (token, bias) in p.logitBias { edit(token) { $0.bias = bias } }
-        if p.minTokens > 0, outputCount + pendingTokens < p.minTokens {
-            for token in stopTokens { edit(token) { $0.ban = true } }
-        }
-        if p.repetitionPenalty != 1 {
-            for token in promptTokens.union(outputCounts.keys) { edit(token) { $0.repetition = p.repetitionPenalty } }
-        }
-        if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
-            for (token, count) in outputCounts { edit(token) { $0.subtract = Self.subtraction(p, count: count) } }
-            for token in edits.keys { edits[token]?.subtractIfDrawn = Self.subtraction(p, count: (outputCounts[token] ?? 0) + 1) }
-        }
-        return edits.values.sorted { $0.token < $1.token }
+        let banning = p.minTokens > 0 && outputCount + pendingTokens < p.minTokens
+        return standingEdits.edits(row: row, vocabulary: vocabulary, banning: banning ? stopTokens : [])
     }
 
     /// The penalties of the token the device drew into `sourceIndex` for this request (row
     /// `row`) and the host has not recorded yet; nil when its edits do not depend on it.
     public func pendingDraw(row: Int32, sourceIndex: Int32) -> PendingDraw? {
-        let p = parameters
-        guard p.editsDependOnOutputTokens else { return nil }
-        let first = p.presencePenalty != 0 || p.frequencyPenalty != 0 ? Self.subtraction(p, count: 1) : 0
-        return PendingDraw(row: row, sourceIndex: sourceIndex, repetition: p.repetitionPenalty, firstSubtract: first)
-    }
-
-    /// The presence and frequency penalties of a token produced `count` times (written once, so
-    /// a draw counted on the device is the bits the host computes once it records it).
-    private static func subtraction(_ p: SamplingParameters, count: Int) -> Float {
-        p.presencePenalty + p.frequencyPenalty * Float(count)
+        guard parameters.editsDependOnOutputTokens else { return nil }
+        return PendingDraw(row: row, sourceIndex: sourceIndex, repetition: parameters.repetitionPenalty, firstSubtract: standingEdits.firstSubtract)
     }
 }
 
