@@ -299,10 +299,16 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         var positions: [Int32] = [], amounts: [Float] = []
         positions.reserveCapacity(3 * edits.count)
         amounts.reserveCapacity(4 * edits.count)
+        // One append per value: a batch's repetition penalties bring a step tens of thousands of edits.
         for edit in edits {
             _ = edit.index(in: logits.shape)   // bounds-checked here: the kernel trusts them
-            positions += [edit.row, edit.token, edit.ban ? 1 : 0]
-            amounts += [edit.bias, edit.repetition, edit.subtract, edit.subtractIfDrawn]
+            positions.append(edit.row)
+            positions.append(edit.token)
+            positions.append(edit.ban ? 1 : 0)
+            amounts.append(edit.bias)
+            amounts.append(edit.repetition)
+            amounts.append(edit.subtract)
+            amounts.append(edit.subtractIfDrawn)
         }
         var drawnIndex: [Int32] = [], pendingAmounts: [Float] = []
         if let drawn, !pending.isEmpty {
