@@ -39,7 +39,7 @@ __device__ void block_best(float& value, int& index) {
     }
 }
 
-extern "C" __global__ void __launch_bounds__(1024) token_logprobs(const float* raw, const int* tokens, int* out, int vocab, int top) {
+extern "C" __global__ void token_logprobs(const float* raw, const int* tokens, int* out, int vocab, int top) {
     begin_after_previous_kernel();
     const float* row = raw + (long)blockIdx.x * vocab;
     int* words = out + (long)blockIdx.x * (1 + 2 * top);
