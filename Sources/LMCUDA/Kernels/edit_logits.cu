@@ -52,7 +52,8 @@ extern "C" __global__ void edit_logits(float* logits, const int* positions, cons
             int row = (int)(e - edits), token = drawn_token(drawn_index, drawn, pending_rows, row);
             if (token < 0 || token >= vocab || has_edit(positions, edits, row, token)) continue;
             long index = (long)row * vocab + token;
-            logits[index] = penalize(logits[index], pending[2 * row], pending[2 * row + 1]);
+            // + 0 as the reference's zero bias: -0 becomes +0 there too.
+            logits[index] = penalize(__fadd_rn(logits[index], 0.0f), pending[2 * row], pending[2 * row + 1]);
         }
     }
 }

@@ -206,7 +206,10 @@ public final class ModelRunner {
     private func sampleBuffer(count: Int) throws -> Tensor {
         defer { nextSampleBuffer = 1 - nextSampleBuffer }
         if let buffer = sampleBuffers[nextSampleBuffer], buffer.elementCount >= count { return buffer.rows(0..<count) }
-        let buffer = try model.backend.allocate(Shape(max(count, 64)), dtype: .i32)
+        // The step in flight may still read the buffer being replaced (its fed tokens and
+        // pending draws come from the other one, but freeing need not wait for the device).
+        if sampleBuffers[nextSampleBuffer] != nil { model.backend.waitForQueuedWork() }
+        let buffer = try model.backend.allocate(Shape(max(count, 2 * (sampleBuffers[nextSampleBuffer]?.elementCount ?? 0), 64)), dtype: .i32)
         sampleBuffers[nextSampleBuffer] = buffer
         return buffer.rows(0..<count)
     }
@@ -214,6 +217,7 @@ public final class ModelRunner {
     /// Room for a step's raw f32 logits of `shape` [R, V], kept aside for logprobs.
     private func rawLogitsBuffer(_ shape: Shape) throws -> Tensor {
         if let buffer = rawLogits, buffer.elementCount >= shape.elementCount { return buffer.rows(0..<shape.elementCount).reshaped(shape) }
+        if rawLogits != nil { model.backend.waitForQueuedWork() }   // the step in flight may still read it
         let buffer = try model.backend.allocate(Shape(shape.elementCount), dtype: .f32)
         rawLogits = buffer
         return buffer.reshaped(shape)
