@@ -56,7 +56,7 @@ public final class ModelRunner {
 
     /// Whether `step` may be launched before `previous` is finished. Its tokens are then drawn
     /// before `previous`'s reach the sampling states, so every request it samples must draw on
-    /// the device (no logprobs); the min-tokens mask and the penalties count the pending token.
+    /// the device (no prompt logprobs); the min-tokens mask and the penalties count the pending token.
     public func canLaunch(_ step: PreparedStep, before previous: LaunchedStep) -> Bool {
         guard previous.download != nil else { return true }   // its tokens are on the host already
         guard step.promptRows.isEmpty else { return false }
@@ -113,49 +113,7 @@ public final class ModelRunner {
         let settingsSuffice = step.promptRows.isEmpty && parameters.allSatisfy { !$0.needsHostLogits }
         let plain = settingsSuffice && parameters.allSatisfy(\.isGreedy)
         if plain || (settingsSuffice && backend.samplesOnDevice) {
-            let rowCount = logits.shape[0]
-            // A request sampled by `previous` has that token pending (drawn, not yet recorded):
-            // it counts towards min_tokens here and towards the penalties on the device.
-            var edits: [LogitEdit] = [], pending: [PendingDraw] = []
-            for entry in step.sampleRows.sorted(by: { $0.row < $1.row }) {
-                guard let state = states[entry.id] else { continue }
-                let source = previousRows[entry.id]
-                edits += state.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1)
-                if let source, let draw = state.pendingDraw(row: Int32(entry.row), sourceIndex: source) { pending.append(draw) }
-            }
-            // Logprobs are of the raw logits: kept aside (an exact copy, x · 1) when edits change them.
-            let top = parameters.compactMap(\.logprobs).max()
-            var raw = logits
-            if top != nil, !edits.isEmpty || !pending.isEmpty {
-                raw = try rawLogitsBuffer(logits.shape)
-                backend.scale(logits, by: 1, out: raw)
-            }
-            if let drawn = previous?.samples, !pending.isEmpty {
-                backend.editLogits(logits, edits, pending: pending, drawn: drawn)
-            } else {
-                backend.editLogits(logits, edits)
-            }
-            // [R] tokens, then with logprobs [R, words] of them.
-            let words = top.map(TokenLogprobs.words(top:)) ?? 0
-            let buffer = try sampleBuffer(count: rowCount * (1 + words))
-            let samples = buffer.rows(0..<rowCount)
-            if plain {
-                backend.argmax(logits, into: samples)
-            } else {
-                var rows = [SamplingRow](repeating: .greedy, count: rowCount)
-                for entry in step.sampleRows {
-                    guard let row = states[entry.id]?.deviceRow() else { continue }
-                    rows[entry.row] = row
-                }
-                backend.sample(logits, rows: rows, into: samples)
-            }
-            if let top {
-                backend.tokenLogprobs(raw, tokens: samples, top: top, into: buffer.rows(rowCount..<(rowCount * (1 + words))).reshaped(rowCount, words))
-                launched.logprobTop = top
-            }
-            launched.samples = samples
-            launched.deviceRows = step.sampleRows
-            launched.download = backend.startDownload(buffer)
+            try drawOnDevice(step, logits: logits, greedy: plain, previous: previous, previousRows: previousRows, into: &launched)
             return launched
         }
         // Prompt logprobs: every row of logits goes to the host's sampler now.
@@ -176,6 +134,57 @@ public final class ModelRunner {
             }
         }
         return launched
+    }
+
+    /// Queues the edits, the draws and any logprobs of a step whose rows all draw on the device
+    /// (`greedy`: all by argmax), and the download of the tokens (with the logprob words).
+    private func drawOnDevice(_ step: PreparedStep, logits: Tensor, greedy: Bool, previous: LaunchedStep?,
+                              previousRows: [RequestID: Int32], into launched: inout LaunchedStep) throws {
+        let backend = model.backend, vocab = model.spec.vocabSize
+        let parameters = step.sampleRows.compactMap { states[$0.id]?.parameters }
+        let rowCount = logits.shape[0]
+        // A request sampled by `previous` has that token pending (drawn, not yet recorded):
+        // it counts towards min_tokens here and towards the penalties on the device.
+        var edits: [LogitEdit] = [], pending: [PendingDraw] = []
+        for entry in step.sampleRows.sorted(by: { $0.row < $1.row }) {
+            guard let state = states[entry.id] else { continue }
+            let source = previousRows[entry.id]
+            edits += state.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1)
+            if let source, let draw = state.pendingDraw(row: Int32(entry.row), sourceIndex: source) { pending.append(draw) }
+        }
+        // Logprobs are of the raw logits: kept aside (an exact copy, x · 1) when edits change them.
+        let top = parameters.compactMap(\.logprobs).max()
+        var raw = logits
+        if top != nil, !edits.isEmpty || !pending.isEmpty {
+            raw = try rawLogitsBuffer(logits.shape)
+            backend.scale(logits, by: 1, out: raw)
+        }
+        if let drawn = previous?.samples, !pending.isEmpty {
+            backend.editLogits(logits, edits, pending: pending, drawn: drawn)
+        } else {
+            backend.editLogits(logits, edits)
+        }
+        // [R] tokens, then with logprobs [R, words] of them.
+        let words = top.map(TokenLogprobs.words(top:)) ?? 0
+        let buffer = try sampleBuffer(count: rowCount * (1 + words))
+        let samples = buffer.rows(0..<rowCount)
+        if greedy {
+            backend.argmax(logits, into: samples)
+        } else {
+            var rows = [SamplingRow](repeating: .greedy, count: rowCount)
+            for entry in step.sampleRows {
+                guard let row = states[entry.id]?.deviceRow() else { continue }
+                rows[entry.row] = row
+            }
+            backend.sample(logits, rows: rows, into: samples)
+        }
+        if let top {
+            backend.tokenLogprobs(raw, tokens: samples, top: top, into: buffer.rows(rowCount..<(rowCount * (1 + words))).reshaped(rowCount, words))
+            launched.logprobTop = top
+        }
+        launched.samples = samples
+        launched.deviceRows = step.sampleRows
+        launched.download = backend.startDownload(buffer)
     }
 
     /// Waits for a launched step's device-drawn tokens and records them.
