@@ -58,6 +58,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// written and checked against a lane-level emulation (scripts/cuda/decode_mma_emulation.py),
     /// not yet run on a GPU.
     let fusedDecodeRope: Bool
+    /// The tensor-core decode kernel merges its splits itself (the last block of each token's KV
+    /// head to finish, counted by an atomic) instead of a combine launch, under
+    /// `PEREGRINE_CUDA_FUSED_COMBINE=1`: not yet run on a GPU.
+    let fusedDecodeCombine: Bool
     /// Decode attention on tensor cores (paged_decode_mma.cu) for bf16 heads of 64 or 128 dims, up
     /// to 8 query heads per KV head, on sm_80 and later, with this many shared-memory stages per
     /// warp (`PEREGRINE_CUDA_MMA_DECODE=2|3`, default 2; `=0`: the CUDA-core kernel). On an H200 at
@@ -91,6 +95,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
         vectorNorms = device.environment["PEREGRINE_CUDA_VECTOR_NORM"] != "0"
         fusedDecodeRope = device.environment["PEREGRINE_CUDA_FUSED_DECODE_ROPE"] == "1"
+        fusedDecodeCombine = device.environment["PEREGRINE_CUDA_FUSED_COMBINE"] == "1"
         let decodeStages = device.environment["PEREGRINE_CUDA_MMA_DECODE"].map { Int($0) ?? 0 } ?? 2
         tensorCoreDecodeStages = device.computeCapability.major >= 8 && [2, 3].contains(decodeStages) ? decodeStages : nil
         skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8
