@@ -383,12 +383,18 @@ extension CUDABackend {
         let tensorCores = kernel.module.name == KernelSource.pagedDecodeMMA.name
         let mergesItself = tensorCores && fusedDecodeCombine
         let arrivals = mergesItself ? must { () throws(CUDAError) in try stepBuffers.zeroedScratch("decodeArrivals", bytes: n * kvHeads * 4) } : 0
+        let announced = announcedWeight
+        announcedWeight = nil
+        let prefetch = announced.flatMap { tensorCores && n <= gemvMaxTokens && $0.bytes <= device.l2CacheBytes * 3 / 4 ? $0 : nil }
         launch(kernel.module, kernel.name, grid: (n, kvHeads, splits), block: 128, sharedBytes: kernel.sharedBytes) { a in
             a.add(query); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
             a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
             a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
             a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
-            if tensorCores { a.add(mergesItself ? out.address : 0); a.add(arrivals) }
+            if tensorCores {
+                a.add(mergesItself ? out.address : 0); a.add(arrivals)
+                a.add(prefetch?.address ?? 0); a.add(prefetch?.bytes ?? 0)
+            }
             if let rope {
                 a.add(rope.keys); a.add(rope.values); a.add(rope.queryStride); a.add(rope.kvStride)
                 for bias in rope.biases { a.add(bias?.address ?? 0) }
@@ -400,6 +406,11 @@ extension CUDABackend {
             a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(positions); a.add(window); a.add(Int32(minChunk))
             a.add(out.address); a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
         }
+    }
+
+    /// Remembered for the next decode attention under `prefetchOutputWeights`.
+    public func willRead(_ weight: Tensor) {
+        announcedWeight = prefetchOutputWeights ? (weight.address, weight.byteCount) : nil
     }
 
     /// Decode tokens go to the split-K kernel (then a combine), prefill chunks to the tiled one.

@@ -157,6 +157,19 @@ template <int WARPS, int G, int DS> __device__ __forceinline__ void write_split_
     }
 }
 
+// Starts moving this block's share of [p, p + bytes) into L2: 128-byte lines spread over the
+// grid's blocks and threads (p null: nothing). For a weight the next kernel reads, issued by a
+// latency-bound kernel that leaves the memory bandwidth idle.
+__device__ __forceinline__ void prefetch_l2_share(const char* p, long bytes) {
+    if (p == nullptr) return;
+    long blocks = (long)gridDim.x * gridDim.y * gridDim.z;
+    long block = blockIdx.x + (long)gridDim.x * (blockIdx.y + (long)gridDim.y * blockIdx.z);
+    long lines = (bytes + 127) / 128;
+    for (long i = block * blockDim.x + threadIdx.x; i < lines; i += blocks * blockDim.x) {
+        asm volatile("prefetch.global.L2 [%0];" :: "l"(p + i * 128));
+    }
+}
+
 // Split-K decode attention: dim d of one query head merged over the `used` splits of its
 // partials (first at `base`): Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s, in one pass (online
 // rescaling) whose loads do not depend on the running state, so they are in flight together.
