@@ -198,9 +198,9 @@ template <typename T> __device__ __forceinline__ void merge_in_last_block(
     const float* part_out, const float* part_max, const float* part_sum, long first_part, int heads, int dim, int splits, int used,
     int* arrival, T* out) {
     __shared__ int last;
-    __syncthreads();   // the block's partials are written (and visible to its own threads)
+    __threadfence();   // this thread's partials are visible to other blocks ...
+    __syncthreads();   // ... and every thread's, before the block counts itself
     if (used > 1) {
-        __threadfence();   // ... and to other blocks, before this one counts itself
         if (threadIdx.x == 0) {
             last = atomicAdd(arrival, 1) == used - 1;
             if (last) *arrival = 0;
