@@ -341,8 +341,7 @@ extension CUDABackend {
         var cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle
     }
 
-    /// Split-K decode attention over the step's decode tokens, then the combine into `out` (or the
-    /// kernel's own merge: `fusedDecodeCombine`). With
+    /// Split-K decode attention over the step's decode tokens, then the combine into `out`. With
     /// `rope`, the tensor-core kernel also rotates the queries and the new keys and writes the
     /// keys and values to the cache (`query` then holds unrotated query rows, `rope.queryStride` apart).
     func decodeAttention(query: CUdeviceptr, dtype: DType, tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, cache: LayerKVCache,
@@ -378,39 +377,21 @@ extension CUDABackend {
             kernel = (.pagedDecode, dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type, 0)
         }
         let slots = rope == nil ? 0 : inputs.tensor("slots", count: tokens).address
-        // The tensor-core kernel's last block of each (token, KV head) merges the splits itself
-        // when given `out` and the arrival counts (zeroed once; each launch leaves them at zero).
-        let tensorCores = kernel.module.name == KernelSource.pagedDecodeMMA.name
-        let mergesItself = tensorCores && fusedDecodeCombine
-        let arrivals = mergesItself ? must { () throws(CUDAError) in try stepBuffers.zeroedScratch("decodeArrivals", bytes: n * kvHeads * 4) } : 0
-        let announced = announcedWeight
-        announcedWeight = nil
-        let prefetch = announced.flatMap { tensorCores && n <= gemvMaxTokens && $0.bytes <= device.l2CacheBytes * 3 / 4 ? $0 : nil }
         launch(kernel.module, kernel.name, grid: (n, kvHeads, splits), block: 128, sharedBytes: kernel.sharedBytes) { a in
             a.add(query); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
             a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
             a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
             a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
-            if tensorCores {
-                a.add(mergesItself ? out.address : 0); a.add(arrivals)
-                a.add(prefetch?.address ?? 0); a.add(prefetch?.bytes ?? 0)
-            }
             if let rope {
                 a.add(rope.keys); a.add(rope.values); a.add(rope.queryStride); a.add(rope.kvStride)
                 for bias in rope.biases { a.add(bias?.address ?? 0) }
                 a.add(rope.cos.address); a.add(rope.sin.address); a.add(slots); a.add(Int32(rope.rotaryDim)); a.add(Int32(rope.style == .neox ? 0 : 1))
             }
         }
-        if mergesItself { return }
         launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in
             a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(positions); a.add(window); a.add(Int32(minChunk))
             a.add(out.address); a.add(Int32(qHeads)); a.add(Int32(dim)); a.add(Int32(splits))
         }
-    }
-
-    /// Remembered for the next decode attention under `prefetchOutputWeights`.
-    public func willRead(_ weight: Tensor) {
-        announcedWeight = prefetchOutputWeights ? (weight.address, weight.byteCount) : nil
     }
 
     /// Decode tokens go to the split-K kernel (then a combine), prefill chunks to the tiled one.

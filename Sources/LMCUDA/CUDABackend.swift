@@ -58,17 +58,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// written and checked against a lane-level emulation (scripts/cuda/decode_mma_emulation.py),
     /// not yet run on a GPU.
     let fusedDecodeRope: Bool
-    /// The tensor-core decode kernel merges its splits itself (the last block of each token's KV
-    /// head to finish, counted by an atomic) instead of a combine launch, under
-    /// `PEREGRINE_CUDA_FUSED_COMBINE=1`: not yet run on a GPU.
-    let fusedDecodeCombine: Bool
-    /// Under `PEREGRINE_CUDA_L2_PREFETCH=1`, a decode step of up to `gemvMaxTokens` tokens has its
-    /// tensor-core attention kernel start the output projection's weight (`willRead`; at most
-    /// 3/4 of L2) toward L2 while it waits on latency, so the GEMV after it reads from L2: not yet
-    /// run on a GPU.
-    let prefetchOutputWeights: Bool
-    /// The weight `willRead` announced, until the decode attention takes it.
-    var announcedWeight: (address: CUdeviceptr, bytes: Int)?
     /// Decode attention on tensor cores (paged_decode_mma.cu) for bf16 heads of 64 or 128 dims, up
     /// to 8 query heads per KV head, on sm_80 and later, with this many shared-memory stages per
     /// warp (`PEREGRINE_CUDA_MMA_DECODE=2|3`, default 2; `=0`: the CUDA-core kernel). On an H200 at
@@ -102,8 +91,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
         vectorNorms = device.environment["PEREGRINE_CUDA_VECTOR_NORM"] != "0"
         fusedDecodeRope = device.environment["PEREGRINE_CUDA_FUSED_DECODE_ROPE"] == "1"
-        fusedDecodeCombine = device.environment["PEREGRINE_CUDA_FUSED_COMBINE"] == "1"
-        prefetchOutputWeights = device.environment["PEREGRINE_CUDA_L2_PREFETCH"] == "1"
         let decodeStages = device.environment["PEREGRINE_CUDA_MMA_DECODE"].map { Int($0) ?? 0 } ?? 2
         tensorCoreDecodeStages = device.computeCapability.major >= 8 && [2, 3].contains(decodeStages) ? decodeStages : nil
         skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8

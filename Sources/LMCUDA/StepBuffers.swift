@@ -72,18 +72,6 @@ struct StepBuffers {
         return buffers[name]!.address
     }
 
-    /// Scratch that is zeroed when allocated (the decode kernel's arrival counts, which every
-    /// launch leaves at zero again), reused across steps.
-    mutating func zeroedScratch(_ name: String, bytes: Int) throws(CUDAError) -> CUdeviceptr {
-        let before = buffers[name]?.address
-        try reserve(name, bytes: bytes)
-        let buffer = buffers[name]!
-        if buffer.address != before {
-            try device.driver.check(device.driver.cuMemsetD8Async(buffer.address, 0, buffer.byteCount, device.stream), "cuMemsetD8Async(\(name))")
-        }
-        return buffer.address
-    }
-
     /// A scratch tensor (a packed projection's output), reused across steps.
     mutating func scratchTensor(_ name: String, shape: Shape, dtype: DType) throws(CUDAError) -> Tensor {
         try reserve(name, bytes: dtype.byteCount(elements: shape.elementCount))

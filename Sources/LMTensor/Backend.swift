@@ -163,10 +163,6 @@ public protocol Backend: AnyObject, Sendable {
     /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
     func attention(query: Tensor, cache: LayerKVCache, batch: AttentionBatch, scale: Float,
                    slidingWindow: Int?, out: Tensor)
-    /// A hint that the next linear reads `weight` (the attention output projection, announced
-    /// before the attention): a backend may start moving it toward a cache while latency-bound
-    /// work runs. Changes no result; the default ignores it.
-    func willRead(_ weight: Tensor)
     /// Sparse mixture of SiLU-gated experts: softmax over routerLogits, the top-k experts per
     /// token, out = Σ weight_e · down_e(silu(gate_e x) * up_e x)
     /// x [T, C], routerLogits [T, E] f32, out [T, C].
@@ -188,8 +184,6 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
-    public func willRead(_ weight: Tensor) {}
-
     public func packRows(_ weights: [Tensor]) throws -> [Tensor] { weights }
 
     /// The reference, on the downloaded logits.

@@ -157,65 +157,6 @@ template <int WARPS, int G, int DS> __device__ __forceinline__ void write_split_
     }
 }
 
-// Starts moving this block's share of [p, p + bytes) into L2: 128-byte lines spread over the
-// grid's blocks and threads (p null: nothing). For a weight the next kernel reads, issued by a
-// latency-bound kernel that leaves the memory bandwidth idle.
-__device__ __forceinline__ void prefetch_l2_share(const char* p, long bytes) {
-    if (p == nullptr) return;
-    long blocks = (long)gridDim.x * gridDim.y * gridDim.z;
-    long block = blockIdx.x + (long)gridDim.x * (blockIdx.y + (long)gridDim.y * blockIdx.z);
-    long lines = (bytes + 127) / 128;
-    for (long i = block * blockDim.x + threadIdx.x; i < lines; i += blocks * blockDim.x) {
-        asm volatile("prefetch.global.L2 [%0];" :: "l"(p + i * 128));
-    }
-}
-
-// Split-K decode attention: dim d of one query head merged over the `used` splits of its
-// partials (first at `base`): Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s, in one pass (online
-// rescaling) whose loads do not depend on the running state, so they are in flight together.
-// L2 loads (__ldcg): other blocks of this launch may have written them (merge_in_last_block).
-__device__ __forceinline__ float merged_splits(const float* part_out, const float* part_max, const float* part_sum,
-                                               long base, int used, int dim, int d) {
-    float m = NEG_INF, l = 0.f, acc = 0.f;
-    #pragma unroll 8
-    for (int s = 0; s < used; s++) {
-        float split_max = __ldcg(part_max + base + s), split_sum = __ldcg(part_sum + base + s);
-        float split_out = __ldcg(part_out + (base + s) * dim + d);
-        if (split_max == NEG_INF) continue;   // a split that saw no visible key
-        float m_new = fmaxf(m, split_max), old_scale = __expf(m - m_new), new_scale = __expf(split_max - m_new);
-        l = l * old_scale + split_sum * new_scale;
-        acc = acc * old_scale + split_out * new_scale;
-        m = m_new;
-    }
-    return acc / l;
-}
-
-// Split-K decode attention with the combine in the same launch: each used block of a (token, KV
-// head) has written its partials (write_split_partials) and counts itself in `arrival`; the last
-// to arrive merges the `heads` query heads' splits into out (their rows, `dim` apart) and puts the
-// count back to zero for the next launch. No block waits for another, so any grid order works.
-template <typename T> __device__ __forceinline__ void merge_in_last_block(
-    const float* part_out, const float* part_max, const float* part_sum, long first_part, int heads, int dim, int splits, int used,
-    int* arrival, T* out) {
-    __shared__ int last;
-    __threadfence();   // this thread's partials are visible to other blocks ...
-    __syncthreads();   // ... and every thread's, before the block counts itself
-    if (used > 1) {
-        if (threadIdx.x == 0) {
-            last = atomicAdd(arrival, 1) == used - 1;
-            if (last) *arrival = 0;
-        }
-        __syncthreads();
-        if (!last) return;
-        __threadfence();
-    }
-    for (int h = 0; h < heads; h++) {
-        for (int d = threadIdx.x; d < dim; d += blockDim.x) {
-            store_float(out + (long)h * dim, d, merged_splits(part_out, part_max, part_sum, first_part + (long)h * splits, used, dim, d));
-        }
-    }
-}
-
 // Split-K decode attention: starts copying (cp.async) keys tile .. tile + KEYS - 1 of one KV head
 // from the paged cache into a warp's stage, keys in rows 0 .. KEYS - 1 and values in rows KEYS ..
 // 2 KEYS - 1, STRIDE bf16 apart; keys past end - 1 repeat it, so masked keys still read finite

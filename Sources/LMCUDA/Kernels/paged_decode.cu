@@ -306,9 +306,11 @@ DECODE_INSTANCE(paged_decode_bf16_g4_d2, bf16, 4, 2, true, OCCUPANCY_BOUND)
 DECODE_INSTANCE(paged_decode_bf16_g2_d2, bf16, 2, 2, true, OCCUPANCY_BOUND)
 DECODE_INSTANCE(paged_decode_bf16_g1_d2, bf16, 1, 2, true, OCCUPANCY_BOUND)
 
-// Merges the splits a sequence used into out[rows[n], h, :] (merged_splits, common.cuh).
+// Merges the splits a sequence used: out[rows[n], h, :] = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s.
 // grid (N, Hq), threads over D. The token's row and position are step inputs (uploaded before the
-// step's first kernel), read before waiting for the previous kernel.
+// step's first kernel), read before waiting for the previous kernel; each thread then merges the
+// splits in one pass (online rescaling), its loads independent of the running state, so they
+// are in flight together.
 template <typename T> __device__ void combine(const float* part_out, const float* part_max, const float* part_sum,
                                               const int* rows, const int* token_positions, int window, int min_chunk,
                                               T* out, int q_heads, int dim, int splits) {
@@ -319,7 +321,19 @@ template <typename T> __device__ void combine(const float* part_out, const float
     int used = DecodeSplit(position, window, 0, splits, min_chunk).used;
     long base = ((long)n * q_heads + h) * splits;
     T* o = out + ((long)row * q_heads + h) * dim;
-    for (int d = threadIdx.x; d < dim; d += blockDim.x) store_float(o, d, merged_splits(part_out, part_max, part_sum, base, used, dim, d));
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) {
+        float m = NEG_INF, l = 0.f, acc = 0.f;
+        #pragma unroll 8
+        for (int s = 0; s < used; s++) {
+            float split_max = part_max[base + s], split_sum = part_sum[base + s], split_out = part_out[(base + s) * dim + d];
+            if (split_max == NEG_INF) continue;   // a split that saw no visible key
+            float m_new = fmaxf(m, split_max), old_scale = __expf(m - m_new), new_scale = __expf(split_max - m_new);
+            l = l * old_scale + split_sum * new_scale;
+            acc = acc * old_scale + split_out * new_scale;
+            m = m_new;
+        }
+        store_float(o, d, acc / l);
+    }
 }
 #define COMBINE_INSTANCE(NAME, TYPE) \
 extern "C" __global__ void NAME(const float* po, const float* pm, const float* ps, const int* rows, const int* positions, int window, \

@@ -1,8 +1,6 @@
 // Split-K decode attention on tensor cores (mma.sync m16n8k16, bf16 in, f32 accumulation; sm_80
 // and later), for the same grid, splits and partials as paged_decode.cu (its combine merges
-// them; or, given `out` and `arrivals` [N, Hkv] zeroed once, the last block of each token's KV
-// head merges them here: merge_in_last_block, common.cuh). Given `prefetch`, its blocks first
-// start that many bytes (the output projection's weight) toward L2. The G ≤ 8 query heads that share a KV head are the rows of mma's A operand (the other
+// them). The G ≤ 8 query heads that share a KV head are the rows of mma's A operand (the other
 // rows are zero), so each key and value is read once for all of them and the scores and the
 // weighted sum are mma's work instead of warp shuffles.
 //   grid (N decode tokens, Hkv, splits); 4 warps. Arguments as paged_decode.cu's (dim = D); q [T, Hq, D] bf16; caches bf16. D 64 or 128. Dynamic shared memory:
@@ -99,8 +97,7 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
     const bf16* query, bf16* key_cache, bf16* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int block_size, float scale, int window, int min_chunk,
-    float* part_out, float* part_max, float* part_sum, bf16* out, int* arrivals, const char* prefetch, long prefetch_bytes,
-    DecodeRope rope)
+    float* part_out, float* part_max, float* part_sum, DecodeRope rope)
 {
     constexpr int STRIDE = D + 8;   // 16 padding bytes: the 8 rows an ldmatrix phase reads fall on distinct banks
     constexpr int STAGE = 2 * DECODE_MMA_KEYS * STRIDE;
@@ -133,7 +130,6 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
         early[k] = k < mine && (ROPE || min(tile_start(k) + DECODE_MMA_KEYS, end) - 1 < position);
         if (early[k]) copy_tile(k);
     }
-    prefetch_l2_share(prefetch, prefetch_bytes);   // the next linear's weight, written by no kernel
     begin_after_previous_kernel();
     if (split >= used) return;   // the combine reads only the splits a sequence used
     // Q's A fragments over D in chunks of 16 dims: row g is query head kv_head · G + g (zero past
@@ -260,21 +256,16 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
         for (int dt = 0; dt < D / 8; dt++) { shared_acc[warp][g][dt * 8 + 2 * c] = o[dt][0]; shared_acc[warp][g][dt * 8 + 2 * c + 1] = o[dt][1]; }
     }
     __syncthreads();
-    long first_part = ((long)n * q_heads + kv_head * group) * splits;
-    write_split_partials<DECODE_MMA_WARPS, 8, D>(shared_m, shared_l, shared_acc, group, D, first_part + split, splits, part_out, part_max, part_sum);
-    if (out != nullptr) {
-        merge_in_last_block(part_out, part_max, part_sum, first_part, group, D, splits, used, arrivals + (long)n * kv_heads + kv_head,
-                            out + ((long)t * q_heads + kv_head * group) * D);
-    }
+    write_split_partials<DECODE_MMA_WARPS, 8, D>(shared_m, shared_l, shared_acc, group, D, ((long)n * q_heads + kv_head * group) * splits + split,
+                               splits, part_out, part_max, part_sum);
 }
 
 #define DECODE_MMA_INSTANCE(NAME, DIM, STAGES) \
 extern "C" __global__ void NAME(const bf16* q, bf16* kc, bf16* vc, const int* rows, const int* positions, \
     const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, int block_size, float scale, \
-    int window, int min_chunk, float* part_out, float* part_max, float* part_sum, bf16* out, int* arrivals, \
-    const char* prefetch, long prefetch_bytes) { \
+    int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
     paged_decode_mma<DIM, STAGES, false>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, block_size, scale, \
-                                         window, min_chunk, part_out, part_max, part_sum, out, arrivals, prefetch, prefetch_bytes, DecodeRope{}); \
+                                         window, min_chunk, part_out, part_max, part_sum, DecodeRope{}); \
 }
 DECODE_MMA_INSTANCE(paged_decode_mma_d64_s2, 64, 2)
 DECODE_MMA_INSTANCE(paged_decode_mma_d64_s3, 64, 3)
@@ -284,13 +275,12 @@ DECODE_MMA_INSTANCE(paged_decode_mma_d128_s3, 128, 3)
 #define DECODE_MMA_ROPE_INSTANCE(NAME, DIM, STAGES) \
 extern "C" __global__ void NAME(const bf16* q, bf16* kc, bf16* vc, const int* rows, const int* positions, \
     const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, int block_size, float scale, \
-    int window, int min_chunk, float* part_out, float* part_max, float* part_sum, bf16* out, int* arrivals, \
-    const char* prefetch, long prefetch_bytes, const bf16* k_in, const bf16* v_in, \
+    int window, int min_chunk, float* part_out, float* part_max, float* part_sum, const bf16* k_in, const bf16* v_in, \
     long q_stride, long kv_stride, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, const float* cos, const float* sin, \
     const int* slots, int rotary, int style) { \
     DecodeRope rope = {k_in, v_in, q_bias, k_bias, v_bias, q_stride, kv_stride, cos, sin, slots, rotary, style}; \
     paged_decode_mma<DIM, STAGES, true>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, block_size, scale, \
-                                        window, min_chunk, part_out, part_max, part_sum, out, arrivals, prefetch, prefetch_bytes, rope); \
+                                        window, min_chunk, part_out, part_max, part_sum, rope); \
 }
 DECODE_MMA_ROPE_INSTANCE(paged_decode_mma_rope_d64_s2, 64, 2)
 DECODE_MMA_ROPE_INSTANCE(paged_decode_mma_rope_d128_s2, 128, 2)

@@ -11,7 +11,6 @@ public final class CUDADevice: @unchecked Sendable {
     public let name: String
     public let computeCapability: (major: Int, minor: Int)
     public let multiprocessors: Int
-    public let l2CacheBytes: Int
     public let totalMemory: Int
     let context: CUhandle?
     let stream: CUhandle?
@@ -52,7 +51,6 @@ public final class CUDADevice: @unchecked Sendable {
         }
         computeCapability = (try attribute(75, "COMPUTE_CAPABILITY_MAJOR"), try attribute(76, "COMPUTE_CAPABILITY_MINOR"))
         multiprocessors = try attribute(16, "MULTIPROCESSOR_COUNT")
-        l2CacheBytes = try attribute(38, "L2_CACHE_SIZE")
         var bytes = 0
         try driver.check(driver.cuDeviceTotalMem(&bytes, device), "cuDeviceTotalMem")
         totalMemory = bytes

@@ -116,7 +116,6 @@ public final class DecoderModel: @unchecked Sendable {
         let q3 = q.reshaped(t, spec.headCount, d), k3 = k.reshaped(t, spec.kvHeadCount, d), v3 = v.reshaped(t, spec.kvHeadCount, d)
         let rope = spec.rope(ofLayer: layer)
         let attended = w.attended.rows(0..<t)
-        backend.willRead(a.output)
         if let queryNorm = a.queryNorm, let keyNorm = a.keyNorm {
             // Per-head norms come between the projections and the rotation.
             backend.linear(input, projections: a.queryKeyValue, outs: [q, k, v])
