@@ -216,12 +216,11 @@ extension BackendConformance {
         return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!
     }
 
-    /// A decode-only step's attention with its projections, rotation and cache write
-    /// (`projectRopeAttention`, which CUDA fuses into its tensor-core decode kernel under
-    /// PEREGRINE_CUDA_FUSED_DECODE_ROPE=1). The candidate's cache holds NaN where the new keys go
-    /// (as a recycled block may), so a kernel that reads them before writing shows; the output
-    /// and every cache slot are compared.
-    mutating func projectRopeAttention(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle, biased: Bool,
+    /// A decode-only step's attention after its projections, rotation and cache write
+    /// (`projectRopeWriteKV`, then `attention`, as a model layer runs them). The candidate's cache
+    /// holds NaN where the new keys go (as a recycled block may), so a kernel that reads them
+    /// before they are written shows; the output and every cache slot are compared.
+    mutating func projectedDecodeAttention(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, rotary: Int, style: RopeStyle, biased: Bool,
                                        window: Int?, cached: [Int]) throws -> ConformanceResult {
         let blockSize = 16, blocksPerSequence = cached.map { $0 / blockSize + 1 }
         let blockCount = blocksPerSequence.reduce(0, +) + 2
@@ -255,13 +254,14 @@ extension BackendConformance {
                                                                               biased: biased, weightScale: 2)
         let q = try outputs(Shape(tokens, qHeads, dim)), k = try outputs(Shape(tokens, kvHeads, dim)), v = try outputs(Shape(tokens, kvHeads, dim))
         let out = try outputs(Shape(tokens, qHeads, dim)), scale = 1 / Float(dim).squareRoot()
-        reference.projectRopeAttention(x.0, projections: referenceProjections, query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0, rotaryDim: rotary,
-                                       style: style, cache: LayerKVCache(key: caches[0].0, value: caches[1].0), batch: batch, scale: scale,
-                                       slidingWindow: window, out: out.0)
-        candidate.projectRopeAttention(x.1, projections: candidateProjections, query: q.1, key: k.1, value: v.1, cos: cos.1, sin: sin.1, rotaryDim: rotary,
-                                       style: style, cache: LayerKVCache(key: caches[0].1, value: caches[1].1), batch: batch, scale: scale,
-                                       slidingWindow: window, out: out.1)
-        let op = "projectRopeAttention" + (biased ? " + bias" : "") + (window.map { " window \($0)" } ?? "")
+        let referenceCache = LayerKVCache(key: caches[0].0, value: caches[1].0), candidateCache = LayerKVCache(key: caches[0].1, value: caches[1].1)
+        reference.projectRopeWriteKV(x.0, projections: referenceProjections, query: q.0, key: k.0, value: v.0, cos: cos.0, sin: sin.0,
+                                     rotaryDim: rotary, style: style, cache: referenceCache, batch: batch)
+        reference.attention(query: q.0, cache: referenceCache, batch: batch, scale: scale, slidingWindow: window, out: out.0)
+        candidate.projectRopeWriteKV(x.1, projections: candidateProjections, query: q.1, key: k.1, value: v.1, cos: cos.1, sin: sin.1,
+                                     rotaryDim: rotary, style: style, cache: candidateCache, batch: batch)
+        candidate.attention(query: q.1, cache: candidateCache, batch: batch, scale: scale, slidingWindow: window, out: out.1)
+        let op = "projected decode attention" + (biased ? " + bias" : "") + (window.map { " window \($0)" } ?? "")
         let shape = "Hq \(qHeads) Hkv \(kvHeads) D \(dim) rot \(rotary) \(style) ctx \(cached.map(String.init).joined(separator: ","))"
         let results = [compare(op, shape, out), compare(op, shape, caches[0]), compare(op, shape, caches[1])]
         return results.first { !$0.passed } ?? results.max { $0.relativeError < $1.relativeError }!

@@ -61,14 +61,14 @@ public struct BackendConformance {
         results.append(try projectRopeWriteKV(tokens: 1, inputs: 512, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox, biased: false))
         results.append(try projectRopeWriteKV(tokens: 5, inputs: 512, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox, biased: true))
         results.append(try projectRopeWriteKV(tokens: 64, inputs: 1024, qHeads: 16, kvHeads: 4, dim: 128, rotary: 96, style: .interleaved, biased: false))
-        // Decode-only steps with their projections (CUDA: one token on the GEMV, a few on the packed
-        // GEMM), both rotations, partial rotary, biases, a window.
-        results.append(try projectRopeAttention(inputs: 512, qHeads: 32, kvHeads: 8, dim: 128, rotary: 128, style: .neox, biased: false,
-                                                window: nil, cached: [700]))
-        results.append(try projectRopeAttention(inputs: 256, qHeads: 16, kvHeads: 4, dim: 64, rotary: 64, style: .interleaved, biased: true,
-                                                window: nil, cached: [0, 15, 16, 300]))
-        results.append(try projectRopeAttention(inputs: 256, qHeads: 8, kvHeads: 8, dim: 128, rotary: 64, style: .neox, biased: false,
-                                                window: 40, cached: [90, 3, 47]))
+        // Decode-only steps after their projections (CUDA: one token on the GEMV, a few on the packed
+        // GEMM), both rotations, partial rotary, biases, a window; the new slots poisoned.
+        results.append(try projectedDecodeAttention(inputs: 512, qHeads: 32, kvHeads: 8, dim: 128, rotary: 128, style: .neox, biased: false,
+                                                    window: nil, cached: [700]))
+        results.append(try projectedDecodeAttention(inputs: 256, qHeads: 16, kvHeads: 4, dim: 64, rotary: 64, style: .interleaved, biased: true,
+                                                    window: nil, cached: [0, 15, 16, 300]))
+        results.append(try projectedDecodeAttention(inputs: 256, qHeads: 8, kvHeads: 8, dim: 128, rotary: 64, style: .neox, biased: false,
+                                                    window: 40, cached: [90, 3, 47]))
         results.append(try attention(qHeads: 4, kvHeads: 2, dim: 64, blockSize: 4, window: nil,
                                      sequences: [(cached: 0, new: 7), (cached: 13, new: 1), (cached: 5, new: 4)]))
         results.append(try attention(qHeads: 32, kvHeads: 8, dim: 128, blockSize: 16, window: nil,

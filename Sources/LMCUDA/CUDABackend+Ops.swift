@@ -261,58 +261,30 @@ extension CUDABackend {
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
         guard fusedRopeWriteKV, query.dtype == .bf16, cache.key.dtype == .bf16,
-              let heads = projectedHeads(x, projections: projections, query: query, key: key, value: value, packedOnly: true) else {
+              let heads = packedHeads(x, projections: projections, query: query, key: key) else {
             return composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
                                               rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
         }
-        launchRopeWriteKV(queries: heads.queries, keys: heads.keys, values: heads.values, queryStride: heads.queryStride, kvStride: heads.kvStride,
+        launchRopeWriteKV(queries: heads.queries, keys: heads.keys, values: heads.values, queryStride: heads.stride, kvStride: heads.stride,
                           biases: heads.biases, query: query, rotatedKeys: 0, shape: (tokens, qHeads, kvHeads, dim),
                           cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
     }
 
-    /// Decode-only steps under `PEREGRINE_CUDA_FUSED_DECODE_ROPE=1` (`fusedDecodeRope`): the
-    /// projections, then the tensor-core decode kernel rotating the queries and the new keys and
-    /// writing the cache itself (no rope_write_kv launch; `query`, `key` and `value` are left as
-    /// scratch). Otherwise `projectRopeWriteKV`, then `attention`.
-    public func projectRopeAttention(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor,
-                                     sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch, scale: Float,
-                                     slidingWindow: Int?, out: Tensor) {
-        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
-        let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
-        guard fusedDecodeRope, tensorCoreDecodeStages != nil, stepBuffers.tileCount == 0, stepBuffers.decodeCount == tokens,
-              [query.dtype, key.dtype, value.dtype, cache.key.dtype, out.dtype].allSatisfy({ $0 == .bf16 }), dim == 64 || dim == 128,
-              qHeads / kvHeads <= 8, rotaryDim % 2 == 0, rotaryDim <= dim, style == .interleaved || (rotaryDim / 2) % 16 == 0,
-              projections.count == 3,
-              let heads = projectedHeads(x, projections: projections, query: query, key: key, value: value, packedOnly: false) else {
-            projectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim,
-                               style: style, cache: cache, batch: batch)
-            return attention(query: query, cache: cache, batch: batch, scale: scale, slidingWindow: slidingWindow, out: out)
-        }
-        let rope = DecodeRopeInputs(keys: heads.keys, values: heads.values, queryStride: heads.queryStride, kvStride: heads.kvStride,
-                                    biases: heads.biases, cos: cos, sin: sin, rotaryDim: rotaryDim, style: style)
-        decodeAttention(query: heads.queries, dtype: .bf16, tokens: tokens, qHeads: qHeads, kvHeads: kvHeads, dim: dim, cache: cache,
-                        scale: scale, window: Int32(slidingWindow ?? 0), out: out, rope: rope)
-    }
-
-    /// The new tokens' unrotated q/k/v heads for a fused rotation. Past the GEMV's tokens, with
+    /// The new tokens' unrotated q/k/v heads for the fused rotation, past the GEMV's tokens with
     /// the projections packed: one GEMM into [T, (Hq + 2 Hkv) D], read in place (biases still to
-    /// add). Otherwise (unless `packedOnly`) the projections into query, key and value, biases
-    /// added. nil: bf16 packed projections were asked for and do not apply.
-    private func projectedHeads(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, packedOnly: Bool)
-        -> (queries: CUdeviceptr, keys: CUdeviceptr, values: CUdeviceptr, queryStride: Int, kvStride: Int, biases: [Tensor?])? {
+    /// add). nil: packed bf16 projections do not apply.
+    private func packedHeads(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor)
+        -> (queries: CUdeviceptr, keys: CUdeviceptr, values: CUdeviceptr, stride: Int, biases: [Tensor?])? {
         let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
-        if !usesGEMV(tokens: tokens, columns: x.shape[1]), tokens <= 512, projections.count == 3,
-           projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }), let packed = packedMatrix(projections.map(\.weight)) {
-            let width = packed.shape[0]
-            let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, width), dtype: .bf16) }
-            linear(x, weight: packed, bias: nil, out: both)
-            return (both.address, both.address + CUdeviceptr(qHeads * dim * 2), both.address + CUdeviceptr((qHeads + kvHeads) * dim * 2),
-                    width, width, projections.map(\.bias))
+        guard !usesGEMV(tokens: tokens, columns: x.shape[1]), tokens <= 512, projections.count == 3,
+              projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }), let packed = packedMatrix(projections.map(\.weight)) else {
+            return nil
         }
-        guard !packedOnly else { return nil }
-        linear(x, projections: projections, outs: [query.reshaped(tokens, qHeads * dim), key.reshaped(tokens, kvHeads * dim),
-                                                   value.reshaped(tokens, kvHeads * dim)])
-        return (query.address, key.address, value.address, qHeads * dim, kvHeads * dim, [nil, nil, nil])
+        let width = packed.shape[0]
+        let both = must { () throws(CUDAError) in try stepBuffers.scratchTensor("packedOut", shape: Shape(tokens, width), dtype: .bf16) }
+        linear(x, weight: packed, bias: nil, out: both)
+        return (both.address, both.address + CUdeviceptr(qHeads * dim * 2), both.address + CUdeviceptr((qHeads + kvHeads) * dim * 2),
+                width, projections.map(\.bias))
     }
 
     /// rope_write_kv.cu over heads read at the given addresses and token strides (elements);
@@ -333,19 +305,10 @@ extension CUDABackend {
         }
     }
 
-    /// What the RoPE-fused decode kernel needs besides `decodeAttention`'s arguments: the new
-    /// tokens' unrotated key and value heads (rope_write_kv.cu's arguments; the queries are
-    /// `query`), and the rotation.
-    struct DecodeRopeInputs {
-        var keys: CUdeviceptr, values: CUdeviceptr, queryStride: Int, kvStride: Int, biases: [Tensor?]
-        var cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle
-    }
-
-    /// Split-K decode attention over the step's decode tokens, then the combine into `out`. With
-    /// `rope`, the tensor-core kernel also rotates the queries and the new keys and writes the
-    /// keys and values to the cache (`query` then holds unrotated query rows, `rope.queryStride` apart).
-    func decodeAttention(query: CUdeviceptr, dtype: DType, tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, cache: LayerKVCache,
-                         scale: Float, window: Int32, out: Tensor, rope: DecodeRopeInputs?) {
+    /// Split-K decode attention over the step's decode tokens, then the combine into `out`.
+    private func decodeAttention(query: Tensor, tokens: Int, qHeads: Int, kvHeads: Int, dim: Int, cache: LayerKVCache,
+                                 scale: Float, window: Int32, out: Tensor) {
+        let dtype = query.dtype
         let inputs = stepBuffers, n = inputs.decodeCount, blockSize = cache.key.shape[1], type = suffix(dtype)
         let positions = inputs.tensor("positions", count: tokens).address, tokenTables = inputs.tensor("tokenTables", count: tokens).address
         let tables = inputs.tensor("blockTables", count: 1).address
@@ -363,30 +326,20 @@ extension CUDABackend {
         }
         let rows = inputs.tensor("decodeRows", count: n).address
         // Tensor cores where the instances cover the heads (4 warps, each a ring of stages of 16
-        // keys and 16 values in rows of D + 8; the fused instance has 2 stages and the new key and
-        // value after them); otherwise the CUDA-core kernel, specialized where D = 32 · (dims per
-        // lane) exactly. All take the same leading arguments.
+        // keys and 16 values in rows of D + 8); otherwise the CUDA-core kernel, specialized where
+        // D = 32 · (dims per lane) exactly. Both take the same arguments.
         let kernel: (module: KernelSource, name: String, sharedBytes: Int)
-        func ringBytes(stages: Int) -> Int { 4 * stages * 2 * 16 * (dim + 8) * 2 }
-        if rope != nil {
-            kernel = (.pagedDecodeMMA, "paged_decode_mma_rope_d\(dim)_s2", ringBytes(stages: 2) + 2 * dim * 2)
-        } else if let stages = tensorCoreDecodeStages, dtype == .bf16, cache.key.dtype == .bf16, dim == 64 || dim == 128 {
-            kernel = (.pagedDecodeMMA, "paged_decode_mma_d\(dim)_s\(stages)", ringBytes(stages: stages))
+        if let stages = tensorCoreDecodeStages, dtype == .bf16, cache.key.dtype == .bf16, dim == 64 || dim == 128 {
+            kernel = (.pagedDecodeMMA, "paged_decode_mma_d\(dim)_s\(stages)", 4 * stages * 2 * 16 * (dim + 8) * 2)
         } else {
             let specialized = "paged_decode_\(type)_g\(qHeads / kvHeads)_d\((dim + 31) / 32)"
             kernel = (.pagedDecode, dim % 32 == 0 && KernelSource.pagedDecode.functions.contains(specialized) ? specialized : "paged_decode_" + type, 0)
         }
-        let slots = rope == nil ? 0 : inputs.tensor("slots", count: tokens).address
         launch(kernel.module, kernel.name, grid: (n, kvHeads, splits), block: 128, sharedBytes: kernel.sharedBytes) { a in
-            a.add(query); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
+            a.add(query.address); a.add(cache.key.address); a.add(cache.value.address); a.add(rows)
             a.add(positions); a.add(tokenTables); a.add(tables); a.add(Int32(inputs.maxBlocks))
             a.add(Int32(qHeads)); a.add(Int32(kvHeads)); a.add(Int32(dim)); a.add(Int32(blockSize)); a.add(scale); a.add(window)
             a.add(Int32(minChunk)); a.add(partOut); a.add(partMax); a.add(partSum)
-            if let rope {
-                a.add(rope.keys); a.add(rope.values); a.add(rope.queryStride); a.add(rope.kvStride)
-                for bias in rope.biases { a.add(bias?.address ?? 0) }
-                a.add(rope.cos.address); a.add(rope.sin.address); a.add(slots); a.add(Int32(rope.rotaryDim)); a.add(Int32(rope.style == .neox ? 0 : 1))
-            }
         }
         launch(.pagedDecode, "decode_combine_" + type, grid: (n, qHeads, 1), block: min(256, (dim + 31) / 32 * 32)) { a in
             a.add(partOut); a.add(partMax); a.add(partSum); a.add(rows); a.add(positions); a.add(window); a.add(Int32(minChunk))
@@ -405,8 +358,8 @@ extension CUDABackend {
         let positions = inputs.tensor("positions", count: tokens).address, tokenTables = inputs.tensor("tokenTables", count: tokens).address
         let tables = inputs.tensor("blockTables", count: 1).address
         if inputs.decodeCount > 0 {
-            decodeAttention(query: query.address, dtype: query.dtype, tokens: tokens, qHeads: qHeads, kvHeads: kvHeads, dim: dim, cache: cache,
-                            scale: scale, window: window, out: out, rope: nil)
+            decodeAttention(query: query, tokens: tokens, qHeads: qHeads, kvHeads: kvHeads, dim: dim, cache: cache,
+                            scale: scale, window: window, out: out)
         }
         if inputs.tileCount > 0 {
             let tiles = inputs.tensor("tiles", count: 2 * inputs.tileCount).address

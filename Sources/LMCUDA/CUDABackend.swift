@@ -53,11 +53,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// decode 230.4/230.0 vs 221.4/221.4 tok/s, prefill 512 38,494/38,154 vs 37,420/37,479,
     /// 64 x 1,024 full-width 8,391 vs 8,235.
     let vectorNorms: Bool
-    /// Decode-only steps rotate their queries and new keys and write the cache inside the
-    /// tensor-core decode kernel (`projectRopeAttention`), under `PEREGRINE_CUDA_FUSED_DECODE_ROPE=1`:
-    /// written and checked against a lane-level emulation (scripts/cuda/decode_mma_emulation.py),
-    /// not yet run on a GPU.
-    let fusedDecodeRope: Bool
     /// Decode attention on tensor cores (paged_decode_mma.cu) for bf16 heads of 64 or 128 dims, up
     /// to 8 query heads per KV head, on sm_80 and later, with this many shared-memory stages per
     /// warp (`PEREGRINE_CUDA_MMA_DECODE=2|3`, default 2; `=0`: the CUDA-core kernel). On an H200 at
@@ -90,7 +85,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
         vectorNorms = device.environment["PEREGRINE_CUDA_VECTOR_NORM"] != "0"
-        fusedDecodeRope = device.environment["PEREGRINE_CUDA_FUSED_DECODE_ROPE"] == "1"
         let decodeStages = device.environment["PEREGRINE_CUDA_MMA_DECODE"].map { Int($0) ?? 0 } ?? 2
         tensorCoreDecodeStages = device.computeCapability.major >= 8 && [2, 3].contains(decodeStages) ? decodeStages : nil
         skinnyGEMM = device.environment["PEREGRINE_CUDA_SKINNY_GEMM"] == "1" && device.computeCapability.major >= 8

@@ -152,12 +152,6 @@ public protocol Backend: AnyObject, Sendable {
     /// (the cache holds them)   x [T, C], query [T, Hq, D], key, value [T, Hkv, D].
     func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
                             rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch)
-    /// `projectRopeWriteKV`, then `attention` of the same new tokens into `out`; a backend may fuse
-    /// the rotation and cache write into its attention (then `query`, `key` and `value` are only
-    /// scratch)   x [T, C], query [T, Hq, D], key, value [T, Hkv, D], out [T, Hq, D].
-    func projectRopeAttention(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
-                              rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch, scale: Float,
-                              slidingWindow: Int?, out: Tensor)
     /// Causal attention of each new token over its sequence's cached keys (GQA: query head h
     /// reads KV head h / (Hq / Hkv)); with `slidingWindow` W a token at position p sees keys
     /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
@@ -266,15 +260,6 @@ extension Backend {
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
                                    rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
-    }
-
-    /// The reference: `projectRopeWriteKV`, then `attention`.
-    public func projectRopeAttention(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor,
-                                     sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch, scale: Float,
-                                     slidingWindow: Int?, out: Tensor) {
-        projectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin, rotaryDim: rotaryDim,
-                           style: style, cache: cache, batch: batch)
-        attention(query: query, cache: cache, batch: batch, scale: scale, slidingWindow: slidingWindow, out: out)
     }
 
     /// `projectRopeWriteKV` as its parts, for a backend whose fused path does not apply.

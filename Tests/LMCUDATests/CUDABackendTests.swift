@@ -74,8 +74,7 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         #expect(KernelSource.tokenLogprobs.functions == ["token_logprobs"])
         #expect(KernelSource.skinnyGEMM.functions.sorted() == ["skinny_gemm_reduce", "skinny_gemm_t16", "skinny_gemm_t32", "skinny_gemm_t64", "skinny_gemm_t8"])
         #expect(KernelSource.pagedDecodeMMA.functions.sorted() == ["paged_decode_mma_d128_s2", "paged_decode_mma_d128_s3",
-                                                                   "paged_decode_mma_d64_s2", "paged_decode_mma_d64_s3",
-                                                                   "paged_decode_mma_rope_d128_s2", "paged_decode_mma_rope_d64_s2"])
+                                                                   "paged_decode_mma_d64_s2", "paged_decode_mma_d64_s3"])
         #expect(KernelSource.copyTokens.functions == ["copy_tokens"])
         #expect(KernelSource.rmsNorm.functions.contains("add_rms_norm_bf16"))
         for module in KernelSource.all {

@@ -24,7 +24,7 @@ template <> __device__ __forceinline__ void store_float<float>(float* p, long i,
 template <> __device__ __forceinline__ void store_float<bf16>(bf16* p, long i, float v) { p[i] = float_to_bf16(v); }
 
 // x[i] (+ bias[i], rounded to T as a separate bias add would store it): a projection's output
-// read by a kernel that adds the bias itself (rope_write_kv.cu, paged_decode_mma.cu).
+// read by a kernel that adds the bias itself (rope_write_kv.cu).
 template <typename T> __device__ __forceinline__ float load_biased(const T* x, const T* bias, int i) {
     float v = load_as_float(x, i);
     if (bias == nullptr) return v;

@@ -26,78 +26,11 @@ __device__ __forceinline__ void load_matrices_transposed(u32* r, const bf16* row
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"((u32)__cvta_generic_to_shared(row)));
 }
 
-// The RoPE-fused instances (`_rope`) take the new token's heads unrotated, as rope_write_kv.cu
-// does: q, k, v rows at t · q_stride / t · kv_stride (each head D contiguous), optional biases
-// added and rounded first, the first `rotary` dims rotated (style 0 neox pairs (i, i + rotary/2),
-// 1 interleaved (2i, 2i + 1)) by cos/sin [T, rotary/2], the new key and value stored at slots[t].
-// Each block rotates its own query heads; the block whose split holds the new key (the last one
-// used) rotates it, writes key and value to the cache (their only writer) and puts them into
-// its tiles in shared memory in place of what the cache held. That saves rope_write_kv's launch.
-struct DecodeRope {
-    const bf16 *k_in, *v_in, *q_bias, *k_bias, *v_bias;
-    long q_stride, kv_stride;
-    const float *cos, *sin;
-    const int* slots;
-    int rotary, style;
-};
-
-// Dim d of a head (at x, with its bias) rotated as rope_write_kv.cu rotates it (the same
-// expressions, so the same products fuse).
-__device__ __forceinline__ float rotated_dim(const bf16* x, const bf16* bias, int d, const float* cos, const float* sin, int rotary, int style) {
-    if (d >= rotary) return load_biased(x, bias, d);
-    int half = rotary / 2;
-    int i = style == 0 ? (d < half ? d : d - half) : d / 2;
-    int first = style == 0 ? i : 2 * i, second = style == 0 ? i + half : 2 * i + 1;
-    float a = load_biased(x, bias, first), b = load_biased(x, bias, second);
-    return d == first ? a * cos[i] - b * sin[i] : b * cos[i] + a * sin[i];
-}
-
-// Row g's query fragments (as the plain instances load them) from the unrotated head at q:
-// this lane's dims kc · 16 + 8 r + 2c + e hold x[kc][2r + e]. Interleaved pairs are the two
-// halves of one register; neox pairs (i, i + half) with half a multiple of 16 sit in chunks kc
-// and kc + half / 16 at the same place, so every lane holds both halves of its pairs.
-template <int D> __device__ __forceinline__ void rotated_query(u32 (*qf)[2], const bf16* q, const bf16* bias, bool valid, int c,
-                                                               const float* cos, const float* sin, int rotary, int style) {
-    float x[D / 16][4], y[D / 16][4];
-    #pragma unroll
-    for (int kc = 0; kc < D / 16; kc++) {
-        #pragma unroll
-        for (int j = 0; j < 4; j++) x[kc][j] = y[kc][j] = valid ? load_biased(q, bias, kc * 16 + (j >> 1) * 8 + 2 * c + (j & 1)) : 0.f;
-    }
-    int half = rotary / 2;
-    #pragma unroll
-    for (int kc = 0; kc < D / 16; kc++) {
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            int d = kc * 16 + (j >> 1) * 8 + 2 * c + (j & 1);
-            if (style != 0 && d < rotary && (j & 1) == 0) {
-                int i = d / 2;
-                float a = x[kc][j], b = x[kc][j + 1];
-                y[kc][j] = a * cos[i] - b * sin[i];
-                y[kc][j + 1] = b * cos[i] + a * sin[i];
-            }
-            #pragma unroll
-            for (int pk = kc + 1; pk < D / 16; pk++) {
-                if (style == 0 && kc * 16 < half && pk * 16 == kc * 16 + half) {
-                    float a = x[kc][j], b = x[pk][j];
-                    y[kc][j] = a * cos[d] - b * sin[d];
-                    y[pk][j] = b * cos[d] + a * sin[d];
-                }
-            }
-        }
-    }
-    #pragma unroll
-    for (int kc = 0; kc < D / 16; kc++) {
-        qf[kc][0] = pack_bf16(y[kc][0], y[kc][1]);
-        qf[kc][1] = pack_bf16(y[kc][2], y[kc][3]);
-    }
-}
-
-template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
-    const bf16* query, bf16* key_cache, bf16* value_cache, const int* rows,
+template <int D, int STAGES> __device__ void paged_decode_mma(
+    const bf16* query, const bf16* key_cache, const bf16* value_cache, const int* rows,
     const int* token_positions, const int* token_tables, const int* block_tables, int max_blocks,
     int q_heads, int kv_heads, int block_size, float scale, int window, int min_chunk,
-    float* part_out, float* part_max, float* part_sum, DecodeRope rope)
+    float* part_out, float* part_max, float* part_sum)
 {
     constexpr int STRIDE = D + 8;   // 16 padding bytes: the 8 rows an ldmatrix phase reads fall on distinct banks
     constexpr int STAGE = 2 * DECODE_MMA_KEYS * STRIDE;
@@ -126,8 +59,7 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
     bool early[STAGES - 1];
     #pragma unroll
     for (int k = 0; k < STAGES - 1; k++) {
-        // (with ROPE the row of `position` is replaced in shared memory, so any tile may go early)
-        early[k] = k < mine && (ROPE || min(tile_start(k) + DECODE_MMA_KEYS, end) - 1 < position);
+        early[k] = k < mine && min(tile_start(k) + DECODE_MMA_KEYS, end) - 1 < position;
         if (early[k]) copy_tile(k);
     }
     begin_after_previous_kernel();
@@ -136,37 +68,11 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
     // the group), rows 8-15 are zero.
     u32 qf[D / 16][2];
     int head = kv_head * group + min(g, group - 1);
-    if constexpr (ROPE) {
-        rotated_query<D>(qf, query + t * rope.q_stride + (long)head * D, rope.q_bias ? rope.q_bias + head * D : nullptr, g < group, c,
-                         rope.cos + (long)t * (rope.rotary / 2), rope.sin + (long)t * (rope.rotary / 2), rope.rotary, rope.style);
-    } else {
-        const bf16* q = query + ((long)t * q_heads + head) * D + 2 * c;
-        #pragma unroll
-        for (int kc = 0; kc < D / 16; kc++) {
-            qf[kc][0] = g < group ? *(const u32*)(q + kc * 16) : 0u;
-            qf[kc][1] = g < group ? *(const u32*)(q + kc * 16 + 8) : 0u;
-        }
-    }
-    // With ROPE, the last split's block makes the new key and value: [2][D] bf16 after the rings.
-    bf16* new_rows = (bf16*)shared_bytes + DECODE_MMA_WARPS * STAGES * STAGE;
-    bool holds_new = ROPE && split == used - 1;
-    if constexpr (ROPE) {
-        if (holds_new) {
-            const bf16* k = rope.k_in + t * rope.kv_stride + (long)kv_head * D;
-            const bf16* v = rope.v_in + t * rope.kv_stride + (long)kv_head * D;
-            const float* cos = rope.cos + (long)t * (rope.rotary / 2);
-            const float* sin = rope.sin + (long)t * (rope.rotary / 2);
-            long at = ((long)rope.slots[t] * kv_heads + kv_head) * D;
-            for (int d = threadIdx.x; d < D; d += blockDim.x) {
-                bf16 key = float_to_bf16(rotated_dim(k, rope.k_bias ? rope.k_bias + kv_head * D : nullptr, d, cos, sin, rope.rotary, rope.style));
-                bf16 value = float_to_bf16(load_biased(v, rope.v_bias ? rope.v_bias + kv_head * D : nullptr, d));
-                key_cache[at + d] = key;
-                value_cache[at + d] = value;
-                new_rows[d] = key;
-                new_rows[D + d] = value;
-            }
-        }
-        __syncthreads();
+    const bf16* q = query + ((long)t * q_heads + head) * D + 2 * c;
+    #pragma unroll
+    for (int kc = 0; kc < D / 16; kc++) {
+        qf[kc][0] = g < group ? *(const u32*)(q + kc * 16) : 0u;
+        qf[kc][1] = g < group ? *(const u32*)(q + kc * 16 + 8) : 0u;
     }
     float o[D / 8][4], m = NEG_INF, l = 0.f;   // row g's state (o's elements 2, 3 are the zero rows')
     #pragma unroll
@@ -187,16 +93,6 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
         wait_async_copies<STAGES - 1>();
         __syncwarp();
         bf16* stage = ring + k % STAGES * STAGE;
-        if (holds_new && position - tile_start(k) < DECODE_MMA_KEYS) {
-            // Rows from `position` on (the new key, then its repeats) as this block made them.
-            int first_new = position - tile_start(k);
-            for (int i = lane; i < (DECODE_MMA_KEYS - first_new) * (D / 8); i += 32) {
-                int u = first_new + i / (D / 8), chunk = i % (D / 8) * 8;
-                *(uint4*)(stage + u * STRIDE + chunk) = *(const uint4*)(new_rows + chunk);
-                *(uint4*)(stage + (DECODE_MMA_KEYS + u) * STRIDE + chunk) = *(const uint4*)(new_rows + D + chunk);
-            }
-            __syncwarp();
-        }
         // S [16 rows, 16 keys]: s[nt] holds keys nt · 8 .. nt · 8 + 7.
         float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
         #pragma unroll
@@ -261,26 +157,13 @@ template <int D, int STAGES, bool ROPE> __device__ void paged_decode_mma(
 }
 
 #define DECODE_MMA_INSTANCE(NAME, DIM, STAGES) \
-extern "C" __global__ void NAME(const bf16* q, bf16* kc, bf16* vc, const int* rows, const int* positions, \
+extern "C" __global__ void NAME(const bf16* q, const bf16* kc, const bf16* vc, const int* rows, const int* positions, \
     const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, int block_size, float scale, \
     int window, int min_chunk, float* part_out, float* part_max, float* part_sum) { \
-    paged_decode_mma<DIM, STAGES, false>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, block_size, scale, \
-                                         window, min_chunk, part_out, part_max, part_sum, DecodeRope{}); \
+    paged_decode_mma<DIM, STAGES>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, block_size, scale, \
+                                  window, min_chunk, part_out, part_max, part_sum); \
 }
 DECODE_MMA_INSTANCE(paged_decode_mma_d64_s2, 64, 2)
 DECODE_MMA_INSTANCE(paged_decode_mma_d64_s3, 64, 3)
 DECODE_MMA_INSTANCE(paged_decode_mma_d128_s2, 128, 2)
 DECODE_MMA_INSTANCE(paged_decode_mma_d128_s3, 128, 3)
-// The same arguments, q being the unrotated q rows, then DecodeRope's fields.
-#define DECODE_MMA_ROPE_INSTANCE(NAME, DIM, STAGES) \
-extern "C" __global__ void NAME(const bf16* q, bf16* kc, bf16* vc, const int* rows, const int* positions, \
-    const int* tables_of_tokens, const int* tables, int max_blocks, int q_heads, int kv_heads, int dim, int block_size, float scale, \
-    int window, int min_chunk, float* part_out, float* part_max, float* part_sum, const bf16* k_in, const bf16* v_in, \
-    long q_stride, long kv_stride, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, const float* cos, const float* sin, \
-    const int* slots, int rotary, int style) { \
-    DecodeRope rope = {k_in, v_in, q_bias, k_bias, v_bias, q_stride, kv_stride, cos, sin, slots, rotary, style}; \
-    paged_decode_mma<DIM, STAGES, true>(q, kc, vc, rows, positions, tables_of_tokens, tables, max_blocks, q_heads, kv_heads, block_size, scale, \
-                                        window, min_chunk, part_out, part_max, part_sum, rope); \
-}
-DECODE_MMA_ROPE_INSTANCE(paged_decode_mma_rope_d64_s2, 64, 2)
-DECODE_MMA_ROPE_INSTANCE(paged_decode_mma_rope_d128_s2, 128, 2)

@@ -124,13 +124,12 @@ public final class DecoderModel: @unchecked Sendable {
             backend.rmsNorm(kRows, weight: keyNorm, epsilon: spec.rmsNormEpsilon, out: kRows)
             backend.ropeWriteKV(query: q3, key: k3, value: v3, cos: cos, sin: sin, rotaryDim: rope.rotaryDim, style: rope.style,
                                 cache: cache, batch: batch)
-            backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
-                              slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
         } else {
-            backend.projectRopeAttention(input, projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: cos, sin: sin,
-                                         rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch, scale: spec.attentionScale,
-                                         slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
+            backend.projectRopeWriteKV(input, projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: cos, sin: sin,
+                                       rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch)
         }
+        backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale,
+                          slidingWindow: spec.slidingWindows[layer], out: attended.reshaped(t, spec.headCount, d))
         backend.linear(attended, weight: a.output, bias: a.outputBias, out: out)
     }
 
