@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print tables: model throughput and kernel speed against this machine's ceilings.",
-        subcommands: [BenchModelCommand.self, BenchKernelsCommand.self, BenchLinearCommand.self, BenchTokenizerCommand.self, BenchSchedulerCommand.self, BenchEngineCommand.self, BenchServeCommand.self, BenchPlotCommand.self])
+        subcommands: [BenchModelCommand.self, BenchKernelsCommand.self, BenchLinearCommand.self, BenchTokenizerCommand.self, BenchSchedulerCommand.self, BenchSamplingCommand.self, BenchEngineCommand.self, BenchServeCommand.self, BenchPlotCommand.self])
 }
 
 /// A plain-text table with right-aligned numbers.

@@ -149,7 +149,7 @@ public final class ModelRunner {
         for entry in step.sampleRows.sorted(by: { $0.row < $1.row }) {
             guard let state = states[entry.id] else { continue }
             let source = previousRows[entry.id]
-            edits += state.logitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1)
+            state.appendLogitEdits(row: Int32(entry.row), vocabulary: vocab, pendingTokens: source == nil ? 0 : 1, to: &edits)
             if let source, let draw = state.pendingDraw(row: Int32(entry.row), sourceIndex: source) { pending.append(draw) }
         }
         // Logprobs are of the raw logits: kept aside (an exact copy, x · 1) when edits change them.

@@ -46,10 +46,17 @@ public struct SamplingState: Sendable {
     /// towards `minTokens`; penalties count one of them through `pendingDraw` (each edit's
     /// `subtractIfDrawn`).
     public func logitEdits(row: Int32, vocabulary: Int, pendingTokens: Int = 0) -> [LogitEdit] {
+        var edits: [LogitEdit] = []
+        appendLogitEdits(row: row, vocabulary: vocabulary, pendingTokens: pendingTokens, to: &edits)
+        return edits
+    }
+
+    /// `logitEdits` appended to a batch's edits.
+    public func appendLogitEdits(row: Int32, vocabulary: Int, pendingTokens: Int = 0, to edits: inout [LogitEdit]) {
         let p = parameters
-        guard p.editsLogits else { return [] }
+        guard p.editsLogits else { return }
         let banning = p.minTokens > 0 && outputCount + pendingTokens < p.minTokens
-        return standingEdits.edits(row: row, vocabulary: vocabulary, banning: banning ? stopTokens : [])
+        standingEdits.append(row: row, vocabulary: vocabulary, banning: banning ? stopTokens : [], to: &edits)
     }
 
     /// The penalties of the token the device drew into `sourceIndex` for this request (row

@@ -43,9 +43,22 @@ struct StandingLogitEdits: Sendable {
         }
     }
 
+    /// Appends the edits for row `row` of logits `vocabulary` wide to `edits`, with `banned`
+    /// tokens (the min-tokens mask) set to -inf. Without bans the table goes straight into the
+    /// batch's array: a step of 64 requests with 1,024-token prompts and a repetition penalty
+    /// appends ~70,000 edits, so no copy in between.
+    func append(row: Int32, vocabulary: Int, banning banned: [Int32], to edits: inout [LogitEdit]) {
+        guard banned.isEmpty else { return edits += self.edits(row: row, vocabulary: vocabulary, banning: banned) }
+        for var edit in table {
+            if Int(edit.token) >= vocabulary { break }   // sorted by token
+            edit.row = row
+            edits.append(edit)
+        }
+    }
+
     /// The edits for row `row` of logits `vocabulary` wide, with `banned` tokens (the min-tokens
     /// mask) set to -inf.
-    func edits(row: Int32, vocabulary: Int, banning banned: [Int32]) -> [LogitEdit] {
+    private func edits(row: Int32, vocabulary: Int, banning banned: [Int32]) -> [LogitEdit] {
         var edits = table
         for token in banned where token >= 0 {
             let i = Self.lowerBound(token, in: edits)
