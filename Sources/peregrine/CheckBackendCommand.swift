@@ -86,19 +86,22 @@ struct CheckBackendCommand: ParsableCommand {
     }
 
     /// Steps launched ahead (tokens fed on the device) against steps read back one at a time, on
-    /// the candidate, greedy and with seeded draws and penalties: the same plans, so the tokens
-    /// must be identical. Returns the count of mismatches.
+    /// the candidate, greedy and with seeded draws, penalties and logprobs: the same plans, so the
+    /// tokens and logprobs must be identical. Returns the count of mismatches.
     private func compareOverlap(_ model: DecoderModel, vocabulary: Int) throws -> Int {
         let prompts = (0..<8).map { r in (0..<(5 + 3 * r)).map { Int32((r * 131 + $0 * 17 + 1) % vocabulary) } }
         var mismatches = 0
         let settings = [("greedy", OverlapAgreement.greedy), ("greedy with penalties", OverlapAgreement.penalizedGreedy),
-                        ("seeded draws with penalties", OverlapAgreement.penalizedDraws)]
+                        ("seeded draws with penalties", OverlapAgreement.penalizedDraws),
+                        ("seeded draws with penalties and logprobs", OverlapAgreement.penalizedDrawsWithLogprobs)]
         for (name, parameters) in settings {
             let serial = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: false, parameters: parameters)
             let overlapped = try OverlapAgreement.run(model: model, prompts: prompts, maxTokens: steps, launchAhead: true, parameters: parameters)
-            let identical = serial.tokens == overlapped.tokens && serial.tokens.allSatisfy { $0.count == steps }
+            let identical = serial.draws == overlapped.draws && serial.draws.allSatisfy { $0.count == steps }
+                && serial.draws.joined().allSatisfy { ($0.logprob != nil) == (parameters.logprobs != nil) }
+            let what = parameters.logprobs == nil ? "tokens" : "tokens and logprobs"
             print("  steps launched ahead, \(name): \(overlapped.launchedAhead) (\(prompts.count) requests x \(steps) tokens); "
-                  + (identical ? "tokens identical to steps read back one at a time" : "FAIL: tokens differ from steps read back one at a time"))
+                  + (identical ? "\(what) identical to steps read back one at a time" : "FAIL: \(what) differ from steps read back one at a time"))
             // A backend that samples on the host reads every draw back first.
             let launchesAhead = parameters.isGreedy || model.backend.samplesOnDevice
             if !identical || (overlapped.launchedAhead == 0) == launchesAhead { mismatches += 1 }

@@ -4,7 +4,7 @@ import LMModels
 /// The engine's step pipeline on one backend without its threads: the same requests run once
 /// with every step read back before the next is launched and once with steps launched ahead
 /// (their pending tokens fed, and counted by penalties, on the device). Both run the same plans
-/// on the same batches with the same seeded draws, so their tokens must be identical.
+/// on the same batches with the same seeded draws, so their tokens and logprobs must be identical.
 enum OverlapAgreement {
     /// Greedy requests.
     static var greedy: SamplingParameters {
@@ -35,9 +35,18 @@ enum OverlapAgreement {
         return parameters
     }
 
-    /// Each request's generated tokens, and the steps launched before the previous one was read back.
+    /// Seeded draws with penalties, each with its logprob and the top 5 (computed on the device,
+    /// of the raw logits, for a token still pending when launched ahead).
+    static var penalizedDrawsWithLogprobs: SamplingParameters {
+        var parameters = penalizedDraws
+        parameters.logprobs = 5
+        return parameters
+    }
+
+    /// Each request's generated tokens (with their logprobs when asked for), and the steps
+    /// launched before the previous one was read back.
     static func run(model: DecoderModel, prompts: [[Int32]], maxTokens: Int, launchAhead: Bool,
-                    parameters requested: SamplingParameters = greedy) throws -> (tokens: [[Int32]], launchedAhead: Int) {
+                    parameters requested: SamplingParameters = greedy) throws -> (draws: [[SampledToken]], launchedAhead: Int) {
         var config = SchedulerConfig()
         config.maxNumSeqs = prompts.count
         config.maxNumBatchedTokens = 256
@@ -53,10 +62,11 @@ enum OverlapAgreement {
             try scheduler.add(SchedulerRequest(id: id, prompt: prompt, maxTokens: maxTokens))
             newStates[id] = SamplingState(parameters: parameters, prompt: prompt, stopTokens: [])
         }
-        var tokens = [[Int32]](repeating: [], count: prompts.count)
+        var draws = [[SampledToken]](repeating: [], count: prompts.count)
         func apply(_ finished: [(plan: SchedulerOutput, output: ModelRunner.Output)]) {
             for (plan, output) in finished {
-                for event in scheduler.update(plan, sampled: output.tokens) { tokens[event.id].append(event.token) }
+                // (a token the scheduler took without its draw shows as a short list)
+                for event in scheduler.update(plan, sampled: output.tokens) { if let draw = output.sampled[event.id] { draws[event.id].append(draw) } }
             }
         }
         // As the engine's core does: plan step N+1 before step N's tokens are applied.
@@ -67,6 +77,6 @@ enum OverlapAgreement {
             newStates = [:]
             apply(try pipeline.run(plan, step))
         }
-        return (tokens, pipeline.launchedAhead)
+        return (draws, pipeline.launchedAhead)
     }
 }
