@@ -56,9 +56,12 @@ public struct BackendConformance {
         }
         results.append(try ropeWriteKV(tokens: 5, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox))
         results.append(try ropeWriteKV(tokens: 3, qHeads: 32, kvHeads: 8, dim: 128, rotary: 96, style: .interleaved))
-        // One token (CUDA's packed GEMV, then the fused op), a few and many (one GEMM whose output
-        // the fused op reads in place, adding the biases).
+        // One token (CUDA: one GEMV rotating and writing the cache in its epilogue; both rotations,
+        // partial rotary, biases), a few and many (one GEMM whose output the fused op reads in place,
+        // adding the biases).
         results.append(try projectRopeWriteKV(tokens: 1, inputs: 512, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox, biased: false))
+        results.append(try projectRopeWriteKV(tokens: 1, inputs: 1024, qHeads: 16, kvHeads: 4, dim: 128, rotary: 96, style: .interleaved, biased: true))
+        results.append(try projectRopeWriteKV(tokens: 1, inputs: 512, qHeads: 8, kvHeads: 4, dim: 128, rotary: 64, style: .neox, biased: true))
         results.append(try projectRopeWriteKV(tokens: 5, inputs: 512, qHeads: 8, kvHeads: 2, dim: 64, rotary: 64, style: .neox, biased: true))
         results.append(try projectRopeWriteKV(tokens: 64, inputs: 1024, qHeads: 16, kvHeads: 4, dim: 128, rotary: 96, style: .interleaved, biased: false))
         // Decode-only steps after their projections (CUDA: one token on the GEMV, a few on the packed

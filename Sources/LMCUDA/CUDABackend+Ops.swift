@@ -254,12 +254,20 @@ extension CUDABackend {
                           cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
     }
 
-    /// Past the GEMV's tokens, with the projections packed: one GEMM into [T, (Hq + 2 Hkv) D] and
-    /// the fused RoPE + cache write reading its heads in place (biases added there), so no column
+    /// With the projections packed: for the GEMV's tokens one GEMV whose epilogue rotates and
+    /// writes the cache (`gemvRopeWriteKV`); past them one GEMM into [T, (Hq + 2 Hkv) D] and the
+    /// fused RoPE + cache write reading its heads in place (biases added there), so no column
     /// copies. Otherwise the projections, then `ropeWriteKV`.
     public func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
+        if gemvRopeWriteKV, fusedRopeWriteKV, packedGEMV, usesGEMV(tokens: tokens, columns: x.shape[1]), x.dtype == .bf16, query.dtype == .bf16,
+           cache.key.dtype == .bf16, cache.value.dtype == .bf16, dim % 2 == 0, rotaryDim % 2 == 0, rotaryDim <= dim, projections.count == 3,
+           projections.map({ $0.weight.shape[0] }) == [qHeads * dim, kvHeads * dim, kvHeads * dim],
+           projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }), let packed = packedMatrix(projections.map(\.weight)) {
+            return launchGemvRopeWriteKV(x, packed: packed, biases: projections.map(\.bias), query: query, heads: (qHeads, kvHeads, dim),
+                                         cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+        }
         guard fusedRopeWriteKV, query.dtype == .bf16, cache.key.dtype == .bf16,
               let heads = packedHeads(x, projections: projections, query: query, key: key) else {
             return composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
@@ -285,6 +293,26 @@ extension CUDABackend {
         linear(x, weight: packed, bias: nil, out: both)
         return (both.address, both.address + CUdeviceptr(qHeads * dim * 2), both.address + CUdeviceptr((qHeads + kvHeads) * dim * 2),
                 width, projections.map(\.bias))
+    }
+
+    /// gemv_rope_kv (gemv.cu): the packed q/k/v rows in rotation pairs, a pair's rows on one
+    /// block (split at most 4 so a block holds whole pairs), the rotated queries into `query` and
+    /// the keys and values into the cache.
+    private func launchGemvRopeWriteKV(_ x: Tensor, packed: Tensor, biases: [Tensor?], query: Tensor, heads: (q: Int, kv: Int, dim: Int),
+                                       cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
+        let tokens = x.shape[0], columns = x.shape[1], rows = packed.shape[0]
+        let slots = stepBuffers.tensor("slots", count: tokens)
+        let split = min(4, gemvGrid(rows: rows, columns: columns).split), pairsPerBlock = 8 / split / 2
+        let blocks = max(1, min((rows / 2 + pairsPerBlock - 1) / pairsPerBlock, device.multiprocessors * 16))
+        launch(.gemv, "gemv_rope_kv_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv rope kv T\(tokens) N\(rows) K\(columns)") { a in
+            a.add(x.address); a.add(packed.address)
+            for bias in biases { a.add(bias?.address ?? 0) }
+            a.add(query.address); a.add(cache.key.address); a.add(cache.value.address)
+            a.add(cos.address); a.add(sin.address); a.add(slots.address)
+            a.add(Int32(tokens)); a.add(Int32(columns)); a.add(Int32(heads.q)); a.add(Int32(heads.kv)); a.add(Int32(heads.dim))
+            a.add(Int32(rotaryDim)); a.add(Int32(style == .neox ? 0 : 1))
+        }
     }
 
     /// rope_write_kv.cu over heads read at the given addresses and token strides (elements);

@@ -37,6 +37,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// RoPE and the KV-cache write in one launch (`PEREGRINE_CUDA_FUSED_ROPE_KV=0` turns it off):
     /// batch-1 decode on an H200 206.4 -> 212.8 tok/s; 64 sequences unchanged.
     let fusedRopeWriteKV: Bool
+    /// For the GEMV's tokens, the packed q/k/v GEMV does the rotation and the cache write in its
+    /// epilogue (gemv_rope_kv): no launch between a layer's input GEMV and its attention. Off
+    /// until measured on a GPU (`PEREGRINE_CUDA_GEMV_ROPE=1` turns it on).
+    let gemvRopeWriteKV: Bool
     /// An MLP's gate/up GEMM feeds the activation straight from its packed output
     /// (`PEREGRINE_CUDA_PACKED_GATED=0` turns it off): on an H200 at 64 sequences 7,653 vs 7,599 tok/s
     /// full-width, 16 sequences 2,687 vs 2,642.
@@ -91,6 +95,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         uploader = device.environment["PEREGRINE_CUDA_PINNED_UPLOAD"] == "0" ? nil : PinnedUploader(device: device)
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"
+        gemvRopeWriteKV = device.environment["PEREGRINE_CUDA_GEMV_ROPE"] == "1"
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.

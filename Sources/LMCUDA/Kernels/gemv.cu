@@ -57,6 +57,22 @@ template <typename T> struct GemvOutputs {
     }
 };
 
+// acc[t] += Σ W[v] · x[t, v] over a lane's vectors v, v + 32, ... below end of one row (w4).
+__device__ __forceinline__ void gemv_segment(const uint4* w4, const uint4* x4, int v, int end, int vectors, int tokens, float* acc) {
+    for (; v + 32 * (GEMV_LOADS - 1) < end; v += 32 * GEMV_LOADS) {
+        uint4 w[GEMV_LOADS];
+        #pragma unroll
+        for (int u = 0; u < GEMV_LOADS; u++) w[u] = w4[v + 32 * u];
+        #pragma unroll
+        for (int u = 0; u < GEMV_LOADS; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
+    }
+#if GEMV_TAIL_BATCH
+    tail_batch(w4, v, end, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, acc); });
+#else
+    for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
+#endif
+}
+
 template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, GemvOutputs<T> outputs,
                                                       int tokens, int rows, int columns) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT;
@@ -74,22 +90,7 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
         float acc[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
-        if (n < rows) {
-            const uint4* w4 = (const uint4*)(weight + (long)n * columns);
-            int v = begin + lane;
-            for (; v + 32 * (GEMV_LOADS - 1) < end; v += 32 * GEMV_LOADS) {
-                uint4 w[GEMV_LOADS];
-                #pragma unroll
-                for (int u = 0; u < GEMV_LOADS; u++) w[u] = w4[v + 32 * u];
-                #pragma unroll
-                for (int u = 0; u < GEMV_LOADS; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
-            }
-#if GEMV_TAIL_BATCH
-            tail_batch(w4, v, end, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, acc); });
-#else
-            for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
-#endif
-        }
+        if (n < rows) gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
             if (t >= tokens) break;
@@ -186,3 +187,101 @@ extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __
         }
     }
 }
+
+// q/k/v of a few tokens from the packed matrix W [(Hq + 2 Hkv) D, K] with rope_write_kv.cu's work as
+// the epilogue, so the layer's input needs no launch between its GEMV and its attention. The rows
+// run in the pairs a rotation mixes (neox (i, i + rot/2), interleaved (2i, 2i + 1); the dims past
+// the rotation and the value heads in adjacent pairs), a pair's rows on warps of one block, so one
+// thread holds both sums. Each sum is rounded to bf16 (then + bias, rounded) as the packed GEMV and
+// bias add store it, and rotated by rope_write_kv's expressions; the unfused path's results, bit for bit.
+//   x [T, K]; q_out [T, Hq, D] rotated queries; key_cache, value_cache [slots, Hkv, D] at slot[t];
+//   biases [Hq D], [Hkv D], [Hkv D] or null; cos/sin [T, rot/2] f32. D and rot even, SPLIT 1, 2
+//   or 4 (8 / SPLIT rows a round, pairs whole); 256 threads.
+__device__ __forceinline__ int rope_pair_dim(int i, int second, int half, int style, bool rotated) {
+    if (rotated && i < half && style == 0) return i + second * half;
+    return 2 * i + second;   // interleaved pairs, and past the rotation: rotary + 2 (i - half) = 2i
+}
+
+template <int SPLIT> __device__ void gemv_rope_kv(
+    const bf16* __restrict__ x, const bf16* __restrict__ weight, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias,
+    bf16* q_out, bf16* key_cache, bf16* value_cache, const float* cos_in, const float* sin_in, const int* slots,
+    int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) {
+    constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT, PAIRS_PER_BLOCK = ROWS_PER_BLOCK / 2;
+    static_assert(PAIRS_PER_BLOCK >= 1, "a block holds whole pairs");
+    __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int segment = warp % SPLIT, row_slot = warp / SPLIT;
+    int vectors = columns / 8;
+    int per_segment = (vectors + SPLIT - 1) / SPLIT;
+    int begin = segment * per_segment, end = min(vectors, begin + per_segment);
+    int half_dim = dim / 2, half = rotary / 2, rotated_heads = q_heads + kv_heads;
+    int pairs = (rotated_heads + kv_heads) * half_dim;
+    const uint4* x4 = (const uint4*)x;
+    begin_after_previous_kernel();
+    // Uniform rounds per block, as in gemv, so the barriers are too.
+    for (int base = blockIdx.x * PAIRS_PER_BLOCK; base < pairs; base += gridDim.x * PAIRS_PER_BLOCK) {
+        int pair = base + row_slot / 2;
+        float acc[GEMV_MAX_T];
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
+        if (pair < pairs) {
+            int head = pair / half_dim;
+            int n = head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads);
+            gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
+        }
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) {
+            if (t >= tokens) break;
+            acc[t] = warp_sum(acc[t]);
+        }
+        if (lane == 0) {
+            #pragma unroll
+            for (int t = 0; t < GEMV_MAX_T; t++) partial[warp][t] = acc[t];
+        }
+        __syncthreads();
+        int slot_pair = threadIdx.x / GEMV_MAX_T, t = threadIdx.x % GEMV_MAX_T, p = base + slot_pair;
+        if (slot_pair < PAIRS_PER_BLOCK && t < tokens && p < pairs) {
+            float sums[2];
+            #pragma unroll
+            for (int r = 0; r < 2; r++) {
+                float sum = 0.f;
+                #pragma unroll
+                for (int s = 0; s < SPLIT; s++) sum += partial[(2 * slot_pair + r) * SPLIT + s][t];
+                sums[r] = sum;
+            }
+            int head = p / half_dim, i = p % half_dim;
+            bool is_query = head < q_heads, is_key = !is_query && head < rotated_heads;
+            int kv_head = head - (is_query ? 0 : is_key ? q_heads : rotated_heads);
+            int first = rope_pair_dim(i, 0, half, style, head < rotated_heads), second = rope_pair_dim(i, 1, half, style, head < rotated_heads);
+            const bf16* bias = is_query ? q_bias : is_key ? k_bias : v_bias;
+            if (bias) bias += (long)(is_query ? head : kv_head) * dim;
+            // What the GEMV stores, then what the bias add stores.
+            float a = bf16_to_float(float_to_bf16(sums[0])), b = bf16_to_float(float_to_bf16(sums[1]));
+            if (bias) {
+                a = bf16_to_float(float_to_bf16(a + bf16_to_float(bias[first])));
+                b = bf16_to_float(float_to_bf16(b + bf16_to_float(bias[second])));
+            }
+            if (head < rotated_heads && i < half) {
+                float cosine = cos_in[t * half + i], sine = sin_in[t * half + i];
+                float rx = a * cosine - b * sine, ry = b * cosine + a * sine;
+                a = rx; b = ry;
+            }
+            bf16* out = is_query ? q_out + ((long)t * q_heads + head) * dim
+                                 : (is_key ? key_cache : value_cache) + ((long)slots[t] * kv_heads + kv_head) * dim;
+            out[first] = float_to_bf16(a);
+            out[second] = float_to_bf16(b);
+        }
+        __syncthreads();
+    }
+}
+
+#define GEMV_ROPE_KV_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void __launch_bounds__(256, 5) NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
+                                bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
+                                int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
+    gemv_rope_kv<SPLIT>(x, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
+                        tokens, columns, q_heads, kv_heads, dim, rotary, style); \
+}
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s1, 1)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s2, 2)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4)
