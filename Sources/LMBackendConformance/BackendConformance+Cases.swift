@@ -151,7 +151,7 @@ extension BackendConformance {
 
     /// Random q/k/v projections of `inputs` columns (weights scaled by weightScale / √inputs),
     /// loaded on both backends; the candidate's packed as the model loads them.
-    private mutating func qkvProjections(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, biased: Bool, weightScale: Float) throws
+    mutating func qkvProjections(inputs: Int, qHeads: Int, kvHeads: Int, dim: Int, biased: Bool, weightScale: Float) throws
         -> (reference: [Projection], candidate: [Projection]) {
         var reference: [Projection] = [], candidate: [Projection] = []
         for heads in [qHeads, kvHeads, kvHeads] {
@@ -167,7 +167,7 @@ extension BackendConformance {
 
     /// A step's rotation angles and an empty paged cache whose new tokens land on shuffled slots:
     /// (cos, sin, keys, values, batch) for both backends.
-    private mutating func ropeCacheSetup(tokens: Int, kvHeads: Int, dim: Int, rotary: Int) throws
+    mutating func ropeCacheSetup(tokens: Int, kvHeads: Int, dim: Int, rotary: Int) throws
         -> (cos: (Tensor, Tensor), sin: (Tensor, Tensor), keys: (Tensor, Tensor), values: (Tensor, Tensor), batch: AttentionBatch) {
         let blockSize = 4, blocks = (tokens + blockSize - 1) / blockSize + 2
         var free = (0..<Int32(blocks * blockSize)).map { $0 }

@@ -91,6 +91,7 @@ public struct BackendConformance {
         results.append(try gatedLinear(tokens: 3, inputs: 512, hidden: 1024, biased: false, activation: .silu))
         results.append(try gatedLinear(tokens: 64, inputs: 1024, hidden: 2048, biased: false, activation: .geluTanh))
         results.append(try gatedLinear(tokens: 5, inputs: 256, hidden: 512, biased: true, activation: .silu))
+        results.append(contentsOf: try residualNormCases())
         // One token (its linears on CUDA's GEMV), a few, and many spread over 8 experts.
         results.append(try mixtureOfExperts(tokens: 1, width: 512, hidden: 1024, experts: 8, topK: 2, renormalize: true))
         results.append(try mixtureOfExperts(tokens: 7, width: 64, hidden: 96, experts: 4, topK: 2, renormalize: true))

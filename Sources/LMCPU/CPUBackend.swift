@@ -26,11 +26,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Reusable chunk table of the grouped linear (first chunk of each projection).
     var linearChunkStarts: [Int] = []
     let attentionPartials = FloatArena()
+    /// Steps run in the fused residual-norm schedule (`fusesResidualNorms`) on the reference ops:
+    /// nothing to gain on a CPU, but tests check with it that the schedule leaves a model's logits as they were.
+    let residualNormSchedule: Bool
 
     /// - Parameters:
     ///   - threads: computing threads; defaults to the online CPUs.
     ///   - isa: instruction set; defaults to `PEREGRINE_CPU_ISA` if set, else the best detected.
-    public init(threads: Int? = nil, isa: CPUInstructionSet? = nil) throws {
+    ///   - residualNormSchedule: see `residualNormSchedule`.
+    public init(threads: Int? = nil, isa: CPUInstructionSet? = nil, residualNormSchedule: Bool = false) throws {
+        self.residualNormSchedule = residualNormSchedule
         let detected = CPUInstructionSet.detected
         let chosen = try isa ?? CPUInstructionSet.fromEnvironment() ?? detected
         guard chosen <= detected else {
@@ -47,6 +52,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public var name: String { "cpu (\(isa), \(pool.threadCount) threads)" }
     public var activationDType: DType { .f32 }
+    public func fusesResidualNorms(tokens: Int) -> Bool { residualNormSchedule }
 
     public static var onlineCPUCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 

@@ -63,14 +63,8 @@ extension CUDABackend {
     /// copies (off: `PEREGRINE_CUDA_PACKED_GATED=0`). Otherwise the two projections, then the activation.
     public func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], width = gate.weight.shape[0]
-        if gemvGated, gate.bias == nil, up.bias == nil, out.dtype == .bf16, usesGEMV(tokens: tokens, columns: columns),
-           let packed = packedMatrix([gate.weight, up.weight]) {
-            let blocks = max(1, min((width + 7) / 8, device.multiprocessors * 16))
-            launch(.gemv, "gemv_gated", grid: (blocks, 1, 1), block: 256, label: "gemv gated T\(tokens) N\(2 * width) K\(columns)") { a in
-                a.add(x.address); a.add(packed.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1))
-                a.add(Int32(tokens)); a.add(Int32(width)); a.add(Int32(columns))
-            }
-            return
+        if let packed = gemvGatedPacked(x, gate: gate, up: up, out: out) {
+            return launchGemvGated(x, norm: nil, packed: packed, activation: activation, out: out)
         }
         if packedGatedLinear, gate.bias == nil, up.bias == nil, out.dtype == .bf16, !usesGEMV(tokens: tokens, columns: columns),
            tokens <= 512, let packed = packedMatrix([gate.weight, up.weight]) {
@@ -82,6 +76,28 @@ extension CUDABackend {
             return
         }
         composedGatedLinear(x, gate: gate, up: up, activation: activation, out: out, scratch: scratch)
+    }
+
+    /// The packed gate/up matrix when gemv_gated applies: unbiased, packed in one buffer, a bf16
+    /// output, the GEMV's tokens.
+    func gemvGatedPacked(_ x: Tensor, gate: Projection, up: Projection, out: Tensor) -> Tensor? {
+        guard gemvGated, gate.bias == nil, up.bias == nil, out.dtype == .bf16, usesGEMV(tokens: x.shape[0], columns: x.shape[1]) else { return nil }
+        return packedMatrix([gate.weight, up.weight])
+    }
+
+    /// gemv_gated (gemv.cu) over the packed gate/up matrix [2F, K]; with `norm`, x is its
+    /// residual, normed by every block into shared memory first (gemv_gated_normed; see `fitsNormedGEMV`).
+    func launchGemvGated(_ x: Tensor, norm: ResidualNorm?, packed: Tensor, activation: Activation, out: Tensor) {
+        let tokens = x.shape[0], columns = x.shape[1], width = packed.shape[0] / 2
+        let blocks = max(1, min((width + 7) / 8, device.multiprocessors * 16))
+        launch(.gemv, norm == nil ? "gemv_gated" : "gemv_gated_normed", grid: (blocks, 1, 1), block: 256,
+               sharedBytes: norm == nil ? 0 : tokens * columns * 2,
+               label: "gemv gated\(norm == nil ? "" : " normed") T\(tokens) N\(2 * width) K\(columns)") { a in
+            a.add(x.address)
+            if let norm { a.add(norm.weight.address); a.add(norm.epsilon) }
+            a.add(packed.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1))
+            a.add(Int32(tokens)); a.add(Int32(width)); a.add(Int32(columns))
+        }
     }
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
@@ -204,7 +220,7 @@ extension CUDABackend {
     }
 
     /// The weights as one [ΣN, K] matrix when `packRows` stored them back to back.
-    private func packedMatrix(_ weights: [Tensor]) -> Tensor? {
+    func packedMatrix(_ weights: [Tensor]) -> Tensor? {
         guard weights.count > 1, let first = weights.first, first.dtype == .bf16 else { return nil }
         var end = first.byteOffset
         for weight in weights {
@@ -261,11 +277,8 @@ extension CUDABackend {
     public func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
-        if gemvRopeWriteKV, fusedRopeWriteKV, packedGEMV, usesGEMV(tokens: tokens, columns: x.shape[1]), x.dtype == .bf16, query.dtype == .bf16,
-           cache.key.dtype == .bf16, cache.value.dtype == .bf16, dim % 2 == 0, rotaryDim % 2 == 0, rotaryDim <= dim, projections.count == 3,
-           projections.map({ $0.weight.shape[0] }) == [qHeads * dim, kvHeads * dim, kvHeads * dim],
-           projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }), let packed = packedMatrix(projections.map(\.weight)) {
-            return launchGemvRopeWriteKV(x, packed: packed, biases: projections.map(\.bias), query: query, heads: (qHeads, kvHeads, dim),
+        if gemvRopeWriteKV, let packed = gemvRopePacked(x, projections: projections, query: query, key: key, rotaryDim: rotaryDim, cache: cache) {
+            return launchGemvRopeWriteKV(x, norm: nil, packed: packed, biases: projections.map(\.bias), query: query, heads: (qHeads, kvHeads, dim),
                                          cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
         }
         guard fusedRopeWriteKV, query.dtype == .bf16, cache.key.dtype == .bf16,
@@ -276,6 +289,17 @@ extension CUDABackend {
         launchRopeWriteKV(queries: heads.queries, keys: heads.keys, values: heads.values, queryStride: heads.stride, kvStride: heads.stride,
                           biases: heads.biases, query: query, rotatedKeys: 0, shape: (tokens, qHeads, kvHeads, dim),
                           cos: cos, sin: sin, rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// The packed q/k/v matrix when gemv_rope_kv applies: bf16 throughout, the GEMV's tokens,
+    /// q/k/v of Hq and Hkv heads of an even dim packed in one buffer, an even rotary dim.
+    func gemvRopePacked(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, rotaryDim: Int, cache: LayerKVCache) -> Tensor? {
+        let tokens = x.shape[0], qHeads = query.shape[1], kvHeads = key.shape[1], dim = key.shape[2]
+        guard fusedRopeWriteKV, packedGEMV, usesGEMV(tokens: tokens, columns: x.shape[1]), x.dtype == .bf16, query.dtype == .bf16,
+              cache.key.dtype == .bf16, cache.value.dtype == .bf16, dim % 2 == 0, rotaryDim % 2 == 0, rotaryDim <= dim, projections.count == 3,
+              projections.map({ $0.weight.shape[0] }) == [qHeads * dim, kvHeads * dim, kvHeads * dim],
+              projections.allSatisfy({ $0.bias.map { $0.dtype == .bf16 } ?? true }) else { return nil }
+        return packedMatrix(projections.map(\.weight))
     }
 
     /// The new tokens' unrotated q/k/v heads for the fused rotation, past the GEMV's tokens with
@@ -297,16 +321,21 @@ extension CUDABackend {
 
     /// gemv_rope_kv (gemv.cu): the packed q/k/v rows in rotation pairs, a pair's rows on one
     /// block (split at most 4 so a block holds whole pairs), the rotated queries into `query` and
-    /// the keys and values into the cache.
-    private func launchGemvRopeWriteKV(_ x: Tensor, packed: Tensor, biases: [Tensor?], query: Tensor, heads: (q: Int, kv: Int, dim: Int),
-                                       cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+    /// the keys and values into the cache. With `norm`, x is its residual, normed by every block
+    /// into shared memory first (gemv_rope_kv_normed; see `fitsNormedGEMV`).
+    func launchGemvRopeWriteKV(_ x: Tensor, norm: ResidualNorm?, packed: Tensor, biases: [Tensor?], query: Tensor, heads: (q: Int, kv: Int, dim: Int),
+                               cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         must { () throws(CUDAError) in try stepBuffers.prepare(batch) }
         let tokens = x.shape[0], columns = x.shape[1], rows = packed.shape[0]
         let slots = stepBuffers.tensor("slots", count: tokens)
         let split = min(4, gemvGrid(rows: rows, columns: columns).split), pairsPerBlock = 8 / split / 2
         let blocks = max(1, min((rows / 2 + pairsPerBlock - 1) / pairsPerBlock, device.multiprocessors * 16))
-        launch(.gemv, "gemv_rope_kv_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv rope kv T\(tokens) N\(rows) K\(columns)") { a in
-            a.add(x.address); a.add(packed.address)
+        let kernel = norm == nil ? "gemv_rope_kv_s\(split)" : "gemv_rope_kv_normed_s\(split)"
+        launch(.gemv, kernel, grid: (blocks, 1, 1), block: 256, sharedBytes: norm == nil ? 0 : tokens * columns * 2,
+               label: "gemv rope kv\(norm == nil ? "" : " normed") T\(tokens) N\(rows) K\(columns)") { a in
+            a.add(x.address)
+            if let norm { a.add(norm.weight.address); a.add(norm.epsilon) }
+            a.add(packed.address)
             for bias in biases { a.add(bias?.address ?? 0) }
             a.add(query.address); a.add(cache.key.address); a.add(cache.value.address)
             a.add(cos.address); a.add(sin.address); a.add(slots.address)

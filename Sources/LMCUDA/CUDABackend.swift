@@ -41,6 +41,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// epilogue (gemv_rope_kv): no launch between a layer's input GEMV and its attention. Off
     /// until measured on a GPU (`PEREGRINE_CUDA_GEMV_ROPE=1` turns it on).
     let gemvRopeWriteKV: Bool
+    /// For the GEMV's tokens, a model's layers run their residual adds inside the output GEMVs and
+    /// their norms inside the input GEMVs (`fusesResidualNorms`): no norm launches. Off until
+    /// measured on a GPU (`PEREGRINE_CUDA_FUSED_NORMS=1` turns it on).
+    let fusedResidualNorms: Bool
     /// An MLP's gate/up GEMM feeds the activation straight from its packed output
     /// (`PEREGRINE_CUDA_PACKED_GATED=0` turns it off): on an H200 at 64 sequences 7,653 vs 7,599 tok/s
     /// full-width, 16 sequences 2,687 vs 2,642.
@@ -96,6 +100,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         packedGEMV = device.environment["PEREGRINE_CUDA_PACKED_GEMV"] != "0"
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"
         gemvRopeWriteKV = device.environment["PEREGRINE_CUDA_GEMV_ROPE"] == "1"
+        fusedResidualNorms = device.environment["PEREGRINE_CUDA_FUSED_NORMS"] == "1"
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.

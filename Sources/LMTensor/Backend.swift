@@ -27,6 +27,23 @@ public struct ExpertWeights: Sendable {
     }
 }
 
+/// An op's input given as the residual stream and the RMSNorm that turns it into the input:
+/// x = rmsNorm(residual) · weight, computed by the op that reads it where the backend fuses
+/// them (`Backend.fusesResidualNorms`), else first into `normed`   residual, normed [T, C], weight [C].
+public struct ResidualNorm: Sendable {
+    public let residual: Tensor
+    public let weight: Tensor
+    public let epsilon: Float
+    public let normed: Tensor
+
+    public init(residual: Tensor, weight: Tensor, epsilon: Float, normed: Tensor) {
+        self.residual = residual
+        self.weight = weight
+        self.epsilon = epsilon
+        self.normed = normed
+    }
+}
+
 /// A weight matrix and optional bias applied to an input (one of q/k/v, gate/up, ...).
 public struct Projection: Sendable {
     public let weight: Tensor   // [N, K]
@@ -129,11 +146,20 @@ public protocol Backend: AnyObject, Sendable {
     /// outs[i] = x · projections[i].weightᵀ + bias, several projections of one input (q/k/v,
     /// gate/up) in one dispatch   x [T, K], outs[i] [T, N_i].
     func linear(_ x: Tensor, projections: [Projection], outs: [Tensor])
+    /// residual += x · weightᵀ + bias, rounded as `linear` into `scratch` then `add` would round
+    /// it, or once where the backend adds inside the product   x [T, K], residual, scratch [T, N].
+    func addLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, scratch: Tensor)
+    /// Whether a step of `tokens` tokens should run its layers as residual adds inside the
+    /// output linears (`addLinear`) and norms inside the ops that read them (`normedGatedLinear`,
+    /// `normedProjectRopeWriteKV`): launches saved where a step is latency-bound.
+    func fusesResidualNorms(tokens: Int) -> Bool
     /// out = act(gate) * up   all [T, F].
     func gatedActivation(_ activation: Activation, gate: Tensor, up: Tensor, out: Tensor)
     /// out = act(x · gateᵀ + b) * (x · upᵀ + b), an MLP's input to its down projection, where
     /// `scratch` may hold the up projection on the way   x [T, C], out and scratch [T, F].
     func gatedLinear(_ x: Tensor, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor)
+    /// `gatedLinear` of `input`'s normed rows.
+    func normedGatedLinear(_ input: ResidualNorm, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor)
     /// out = x * factor, elementwise.
     func scale(_ x: Tensor, by factor: Float, out: Tensor)
     /// cos/sin[t, i] = cos/sin(positions[t] * inverseFrequencies[i])   positions [T] i32,
@@ -152,6 +178,9 @@ public protocol Backend: AnyObject, Sendable {
     /// (the cache holds them)   x [T, C], query [T, Hq, D], key, value [T, Hkv, D].
     func projectRopeWriteKV(_ x: Tensor, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor, sin: Tensor,
                             rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch)
+    /// `projectRopeWriteKV` of `input`'s normed rows.
+    func normedProjectRopeWriteKV(_ input: ResidualNorm, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor,
+                                  sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch)
     /// Causal attention of each new token over its sequence's cached keys (GQA: query head h
     /// reads KV head h / (Hq / Hkv)); with `slidingWindow` W a token at position p sees keys
     /// p - W < j <= p.   query [T, Hq, D], out [T, Hq, D].
@@ -260,6 +289,46 @@ extension Backend {
                                    rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
         composedProjectRopeWriteKV(x, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
                                    rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// The reference: `linear` into scratch, then `add`.
+    public func addLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, scratch: Tensor) {
+        composedAddLinear(x, weight: weight, bias: bias, residual: residual, scratch: scratch)
+    }
+
+    /// `addLinear` as its parts, for a backend whose fused path does not apply.
+    public func composedAddLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, scratch: Tensor) {
+        linear(x, weight: weight, bias: bias, out: scratch)
+        add(residual, scratch, out: residual)
+    }
+
+    /// Backends without the fused ops keep the separate norms.
+    public func fusesResidualNorms(tokens: Int) -> Bool { false }
+
+    /// The reference: the norm into `input.normed`, then `gatedLinear`.
+    public func normedGatedLinear(_ input: ResidualNorm, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
+        composedNormedGatedLinear(input, gate: gate, up: up, activation: activation, out: out, scratch: scratch)
+    }
+
+    /// `normedGatedLinear` as its parts, for a backend whose fused path does not apply.
+    public func composedNormedGatedLinear(_ input: ResidualNorm, gate: Projection, up: Projection, activation: Activation, out: Tensor, scratch: Tensor) {
+        rmsNorm(input.residual, weight: input.weight, epsilon: input.epsilon, out: input.normed)
+        gatedLinear(input.normed, gate: gate, up: up, activation: activation, out: out, scratch: scratch)
+    }
+
+    /// The reference: the norm into `input.normed`, then `projectRopeWriteKV`.
+    public func normedProjectRopeWriteKV(_ input: ResidualNorm, projections: [Projection], query: Tensor, key: Tensor, value: Tensor, cos: Tensor,
+                                         sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        composedNormedProjectRopeWriteKV(input, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
+                                         rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
+    }
+
+    /// `normedProjectRopeWriteKV` as its parts, for a backend whose fused path does not apply.
+    public func composedNormedProjectRopeWriteKV(_ input: ResidualNorm, projections: [Projection], query: Tensor, key: Tensor, value: Tensor,
+                                                 cos: Tensor, sin: Tensor, rotaryDim: Int, style: RopeStyle, cache: LayerKVCache, batch: AttentionBatch) {
+        rmsNorm(input.residual, weight: input.weight, epsilon: input.epsilon, out: input.normed)
+        projectRopeWriteKV(input.normed, projections: projections, query: query, key: key, value: value, cos: cos, sin: sin,
+                           rotaryDim: rotaryDim, style: style, cache: cache, batch: batch)
     }
 
     /// `projectRopeWriteKV` as its parts, for a backend whose fused path does not apply.

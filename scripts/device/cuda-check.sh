@@ -8,7 +8,7 @@
 #   mkdir -p .device-data/llama3-tokenizer && cp ../shared/fixtures/tokenizers/llama-bpe/tokenizer{,_config}.json .device-data/llama3-tokenizer/
 # Switches: CHECK=0 skips the checks; LINEAR=1 times the linears (`bench linear`); BENCH=1 the Llama-3-8B benchmarks (VARIANTS="default eager split1 cublas"
 # compares settings; DECODE_BLOCKS="8 32" decode-attention grid sizes at 64 sequences); PROFILE=1 / PROFILE_ENGINE=1
-# per-kernel times; SERVE=1 serves the 8B shapes on the GPU under `bench serve`; EXPERIMENT="VAR=1 ..."
+# per-kernel times; AB="VAR=1 ..." batch-1 A/B against the defaults; SERVE=1 serves the 8B shapes on the GPU under `bench serve`; EXPERIMENT="VAR=1 ..."
 # checks and benchmarks the backend under those settings.
 set -uo pipefail
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -99,6 +99,19 @@ if [ -n "${EXPERIMENT:-}" ]; then
         env $EXPERIMENT $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tail -1
         env $EXPERIMENT $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -2
     fi
+fi
+
+# AB="PEREGRINE_CUDA_GEMV_ROPE=1" (any settings): batch-1 decode and 512-token prefill, alternating
+# the defaults and those settings for ROUNDS rounds (default 2), so drift between runs shows.
+if [ -n "${AB:-}" ]; then
+    echo "== A/B: defaults against $AB"
+    [ -d /tmp/llama3-8b ] || python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
+    for round in $(seq 1 "${ROUNDS:-2}"); do
+        echo "-- round $round, defaults"
+        $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/ab.txt" | tail -1
+        echo "-- round $round, $AB"
+        env $AB $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/ab.txt" | tail -1
+    done
 fi
 
 # LINEAR=1: `bench linear` at 1, 16, 32 and 64 tokens, by default and (with EXPERIMENT) under it,

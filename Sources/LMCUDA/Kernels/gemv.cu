@@ -73,8 +73,18 @@ __device__ __forceinline__ void gemv_segment(const uint4* w4, const uint4* x4, i
 #endif
 }
 
-template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, GemvOutputs<T> outputs,
-                                                      int tokens, int rows, int columns) {
+// residual[t, n] += row n's sum, rounded to bf16 first as a linear's output is, then the sum
+// rounded as the add stores it (addLinear; the unfused linear + add, bit for bit)   residual [T, N].
+struct GemvResidualAdd {
+    bf16* residual;
+    __device__ __forceinline__ void store(int t, int n, int rows, float value) const {
+        long i = (long)t * rows + n;
+        residual[i] = float_to_bf16(bf16_to_float(residual[i]) + bf16_to_float(float_to_bf16(value)));
+    }
+};
+
+template <typename Outputs, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, Outputs outputs,
+                                                            int tokens, int rows, int columns) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT;
     __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -121,13 +131,17 @@ template <typename T, int SPLIT> __device__ void gemv(const bf16* __restrict__ x
 #define GEMV_INSTANCE(NAME, TYPE, SPLIT) \
 extern "C" __global__ void NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
     GemvOutputs<TYPE> outputs = {{out, out, out}, rows, rows}; \
-    gemv<TYPE, SPLIT>(x, w, outputs, tokens, rows, columns); \
+    gemv<GemvOutputs<TYPE>, SPLIT>(x, w, outputs, tokens, rows, columns); \
 }
 #define GEMV_PACKED_INSTANCE(NAME, SPLIT) \
 extern "C" __global__ void NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
                                 int tokens, int rows, int columns) { \
     GemvOutputs<bf16> outputs = {{out0, out1, out2}, end0, end1}; \
-    gemv<bf16, SPLIT>(x, w, outputs, tokens, rows, columns); \
+    gemv<GemvOutputs<bf16>, SPLIT>(x, w, outputs, tokens, rows, columns); \
+}
+#define GEMV_ADD_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void NAME(const bf16* x, const bf16* w, bf16* residual, int tokens, int rows, int columns) { \
+    gemv<GemvResidualAdd, SPLIT>(x, w, GemvResidualAdd{residual}, tokens, rows, columns); \
 }
 GEMV_INSTANCE(gemv_bf16_s1, bf16, 1)
 GEMV_INSTANCE(gemv_bf16_s2, bf16, 2)
@@ -141,19 +155,84 @@ GEMV_PACKED_INSTANCE(gemv_packed_s1, 1)
 GEMV_PACKED_INSTANCE(gemv_packed_s2, 2)
 GEMV_PACKED_INSTANCE(gemv_packed_s4, 4)
 GEMV_PACKED_INSTANCE(gemv_packed_s8, 8)
+GEMV_ADD_INSTANCE(gemv_add_s1, 1)
+GEMV_ADD_INSTANCE(gemv_add_s2, 2)
+GEMV_ADD_INSTANCE(gemv_add_s4, 4)
+GEMV_ADD_INSTANCE(gemv_add_s8, 8)
+
+// The input rows of a normed GEMV (gemv_gated_normed, gemv_rope_kv_normed_s*): rmsNorm(residual[t])
+// · weight for a few tokens, computed by every block into its shared memory, so a layer's norm
+// needs no launch of its own. rms_norm.cu's one-pass kernel, bit for bit: its block of K/8 threads
+// (whole warps) is emulated by this block's warps in turn, each virtual warp summing its 8-value
+// squares in the same order and the warps' sums summed as block_sum does.
+//   residual [T, K] bf16, weight [K], to [T, K/8] 16-byte vectors; K a multiple of 8, at most 8192.
+__device__ void norm_rows_to_shared(const bf16* residual, const bf16* weight, float epsilon, uint4* to, int tokens, int columns) {
+    __shared__ float warp_sums[32];
+    int lane = threadIdx.x & 31;
+    int vectors = columns / 8, virtual_warps = (vectors + 31) / 32;
+    const uint4* w4 = (const uint4*)weight;
+    for (int t = 0; t < tokens; t++) {
+        const uint4* row = (const uint4*)(residual + (long)t * columns);
+        for (int j = threadIdx.x; j < virtual_warps * 32; j += blockDim.x) {   // whole warps: the shuffles are uniform
+            float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
+            if (j < vectors) bf16x8_to_float(row[j], v);
+            #pragma unroll
+            for (int i = 0; i < 8; i++) sum += v[i] * v[i];
+            sum = warp_sum(sum);
+            if (lane == 0) warp_sums[j >> 5] = sum;
+        }
+        __syncthreads();
+        float inverse = rsqrtf(warp_sum(lane < virtual_warps ? warp_sums[lane] : 0.f) / columns + epsilon);
+        for (int j = threadIdx.x; j < vectors; j += blockDim.x) {
+            float v[8], w[8];
+            bf16x8_to_float(row[j], v);
+            bf16x8_to_float(w4[j], w);
+            #pragma unroll
+            for (int i = 0; i < 8; i++) v[i] = v[i] * inverse * w[i];
+            to[(long)t * vectors + j] = make_uint4(pack_bf16(v[0], v[1]), pack_bf16(v[2], v[3]), pack_bf16(v[4], v[5]), pack_bf16(v[6], v[7]));
+        }
+        __syncthreads();   // the rows are read by every warp, and warp_sums is reused
+    }
+}
+
+// Where a GEMV's input rows come from: x itself, or (NORMED) the rows normed into shared memory.
+// Call after the wait for the previous kernel (the residual is its output).
+template <bool NORMED> __device__ __forceinline__ const uint4* gemv_input(const bf16* x, const bf16* norm_weight, float epsilon,
+                                                                          int tokens, int columns) {
+    if constexpr (NORMED) {
+        extern __shared__ uint4 normed_rows[];   // [T, K/8], sized by the launch
+        norm_rows_to_shared(x, norm_weight, epsilon, normed_rows, tokens, columns);
+        return normed_rows;
+    } else {
+        return (const uint4*)x;
+    }
+}
 
 // An MLP's gated input for a few tokens from its packed gate/up matrix W [2F, K]:
 // out[t, i] = act(x[t] · W[i]) * (x[t] · W[F + i]), each dot rounded to bf16 first as the gate
 // and up outputs of the unfused path are, so both paths agree bit for bit. One warp per i (its
 // two rows' loads in flight together), grid-stride; no activation launch, no gate/up outputs.
 //   x [T, K] bf16, out [T, F] bf16; 256 threads.
-extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __restrict__ weight, bf16* out, int activation,
-                                      int tokens, int width, int columns) {
+template <bool NORMED> __device__ void gemv_gated_rows(const bf16* __restrict__ x, const bf16* norm_weight, float epsilon,
+                                                       const bf16* __restrict__ weight, bf16* out, int activation,
+                                                       int tokens, int width, int columns) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int vectors = columns / 8;
-    const uint4* x4 = (const uint4*)x;
+    int i = blockIdx.x * GEMV_WARPS + warp;
+    // Normed: the first round's first loads go out before the wait (weights depend on no kernel),
+    // so the norm's latency hides behind them.
+    uint4 g[GEMV_LOADS], u[GEMV_LOADS];
+    bool early = NORMED && i < width && lane + 32 * (GEMV_LOADS - 1) < vectors;
+    if (early) {
+        #pragma unroll
+        for (int k = 0; k < GEMV_LOADS; k++) {
+            g[k] = ((const uint4*)(weight + (long)i * columns))[lane + 32 * k];
+            u[k] = ((const uint4*)(weight + (long)(width + i) * columns))[lane + 32 * k];
+        }
+    }
     begin_after_previous_kernel();
-    for (int i = blockIdx.x * GEMV_WARPS + warp; i < width; i += gridDim.x * GEMV_WARPS) {
+    const uint4* x4 = gemv_input<NORMED>(x, norm_weight, epsilon, tokens, columns);
+    for (; i < width; i += gridDim.x * GEMV_WARPS) {
         float gate[GEMV_MAX_T], up[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) gate[t] = up[t] = 0.f;
@@ -161,9 +240,11 @@ extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __
         const uint4* u4 = (const uint4*)(weight + (long)(width + i) * columns);
         int v = lane;
         for (; v + 32 * (GEMV_LOADS - 1) < vectors; v += 32 * GEMV_LOADS) {
-            uint4 g[GEMV_LOADS], u[GEMV_LOADS];
-            #pragma unroll
-            for (int k = 0; k < GEMV_LOADS; k++) { g[k] = g4[v + 32 * k]; u[k] = u4[v + 32 * k]; }
+            if (!early) {
+                #pragma unroll
+                for (int k = 0; k < GEMV_LOADS; k++) { g[k] = g4[v + 32 * k]; u[k] = u4[v + 32 * k]; }
+            }
+            early = false;
             #pragma unroll
             for (int k = 0; k < GEMV_LOADS; k++) {
                 gemv_fma(g[k], x4, v + 32 * k, vectors, tokens, gate);
@@ -187,6 +268,14 @@ extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __
         }
     }
 }
+extern "C" __global__ void gemv_gated(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width, int columns) {
+    gemv_gated_rows<false>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
+}
+// gemv_gated of rmsNorm(residual) · norm_weight (normedGatedLinear); dynamic shared memory T · K · 2 bytes.
+extern "C" __global__ void gemv_gated_normed(const bf16* residual, const bf16* norm_weight, float epsilon, const bf16* weight, bf16* out,
+                                             int activation, int tokens, int width, int columns) {
+    gemv_gated_rows<true>(residual, norm_weight, epsilon, weight, out, activation, tokens, width, columns);
+}
 
 // q/k/v of a few tokens from the packed matrix W [(Hq + 2 Hkv) D, K] with rope_write_kv.cu's work as
 // the epilogue, so the layer's input needs no launch between its GEMV and its attention. The rows
@@ -194,7 +283,7 @@ extern "C" __global__ void gemv_gated(const bf16* __restrict__ x, const bf16* __
 // the rotation and the value heads in adjacent pairs), a pair's rows on warps of one block, so one
 // thread holds both sums. Each sum is rounded to bf16 (then + bias, rounded) as the packed GEMV and
 // bias add store it, and rotated by rope_write_kv's expressions; the unfused path's results, bit for bit.
-//   x [T, K]; q_out [T, Hq, D] rotated queries; key_cache, value_cache [slots, Hkv, D] at slot[t];
+//   x [T, K] (NORMED: the residual, normed first; see gemv_input); q_out [T, Hq, D] rotated queries; key_cache, value_cache [slots, Hkv, D] at slot[t];
 //   biases [Hq D], [Hkv D], [Hkv D] or null; cos/sin [T, rot/2] f32. D and rot even, SPLIT 1, 2
 //   or 4 (8 / SPLIT rows a round, pairs whole); 256 threads.
 __device__ __forceinline__ int rope_pair_dim(int i, int second, int half, int style, bool rotated) {
@@ -202,8 +291,9 @@ __device__ __forceinline__ int rope_pair_dim(int i, int second, int half, int st
     return 2 * i + second;   // interleaved pairs, and past the rotation: rotary + 2 (i - half) = 2i
 }
 
-template <int SPLIT> __device__ void gemv_rope_kv(
-    const bf16* __restrict__ x, const bf16* __restrict__ weight, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias,
+template <int SPLIT, bool NORMED> __device__ void gemv_rope_kv(
+    const bf16* __restrict__ x, const bf16* norm_weight, float epsilon,
+    const bf16* __restrict__ weight, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias,
     bf16* q_out, bf16* key_cache, bf16* value_cache, const float* cos_in, const float* sin_in, const int* slots,
     int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT, PAIRS_PER_BLOCK = ROWS_PER_BLOCK / 2;
@@ -216,19 +306,21 @@ template <int SPLIT> __device__ void gemv_rope_kv(
     int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     int half_dim = dim / 2, half = rotary / 2, rotated_heads = q_heads + kv_heads;
     int pairs = (rotated_heads + kv_heads) * half_dim;
-    const uint4* x4 = (const uint4*)x;
+    // The weight row this warp reads for a pair.
+    auto row_of = [&](int pair) {
+        int head = pair / half_dim;
+        return (const uint4*)(weight + (long)(head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads)) * columns);
+    };
+    // No loads before the wait here, unlike gemv_gated_rows: under the 48-register cap they spill.
     begin_after_previous_kernel();
+    const uint4* x4 = gemv_input<NORMED>(x, norm_weight, epsilon, tokens, columns);
     // Uniform rounds per block, as in gemv, so the barriers are too.
     for (int base = blockIdx.x * PAIRS_PER_BLOCK; base < pairs; base += gridDim.x * PAIRS_PER_BLOCK) {
         int pair = base + row_slot / 2;
         float acc[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
-        if (pair < pairs) {
-            int head = pair / half_dim;
-            int n = head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads);
-            gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
-        }
+        if (pair < pairs) gemv_segment(row_of(pair), x4, begin + lane, end, vectors, tokens, acc);
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
             if (t >= tokens) break;
@@ -281,9 +373,21 @@ template <int SPLIT> __device__ void gemv_rope_kv(
 extern "C" __global__ void ROPE_KV_BOUNDS NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
                                 bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
                                 int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
-    gemv_rope_kv<SPLIT>(x, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
-                        tokens, columns, q_heads, kv_heads, dim, rotary, style); \
+    gemv_rope_kv<SPLIT, false>(x, nullptr, 0.f, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
+                               tokens, columns, q_heads, kv_heads, dim, rotary, style); \
+}
+// The same of rmsNorm(residual) · norm_weight (normedProjectRopeWriteKV); dynamic shared memory T · K · 2 bytes.
+#define GEMV_ROPE_KV_NORMED_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void ROPE_KV_BOUNDS NAME(const bf16* residual, const bf16* norm_weight, float epsilon, const bf16* w, \
+                                const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
+                                bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
+                                int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
+    gemv_rope_kv<SPLIT, true>(residual, norm_weight, epsilon, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
+                              tokens, columns, q_heads, kv_heads, dim, rotary, style); \
 }
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s1, 1)
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s2, 2)
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4)
+GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s1, 1)
+GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s2, 2)
+GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s4, 4)

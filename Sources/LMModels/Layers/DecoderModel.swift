@@ -84,8 +84,25 @@ public final class DecoderModel: @unchecked Sendable {
             backend.ropeAngles(positions: positions, inverseFrequencies: localInverseFrequencies, cos: localAngles.cos, sin: localAngles.sin)
         }
 
-        // Each residual add is fused with the norm that reads its sum (the next block's input
-        // norm, or this block's feed-forward norm); only the last layer's final add stands alone.
+        if backend.fusesResidualNorms(tokens: t), weights.layers.allSatisfy(\.keepsResidualPlain) {
+            for (index, layer) in weights.layers.enumerated() {
+                residualFusedLayer(layer, index: index, hidden: hidden, normed: normed, projected: projected,
+                                   angles: spec.slidingWindows[index] != nil ? localAngles : angles, batch: batch, cache: cache.layers[index], workspace: w)
+            }
+        } else {
+            unfusedLayers(hidden: hidden, normed: normed, projected: projected, angles: angles, localAngles: localAngles, batch: batch, cache: cache, workspace: w)
+        }
+
+        let finalRows = w.finalRows.rows(0..<r), logits = w.logits.rows(0..<r)
+        backend.gatherRows(hidden, indices: w.logitRows.rows(0..<r), out: finalRows)
+        backend.rmsNorm(finalRows, weight: weights.finalNorm, epsilon: spec.rmsNormEpsilon, out: finalRows)
+        backend.linear(finalRows, weight: weights.lmHead, bias: nil, out: logits)
+    }
+
+    /// Every layer, each residual add fused with the norm that reads its sum (the next block's
+    /// input norm, or this block's feed-forward norm); only the last layer's final add stands alone.
+    private func unfusedLayers(hidden: Tensor, normed: Tensor, projected: Tensor, angles: (cos: Tensor, sin: Tensor),
+                               localAngles: (cos: Tensor, sin: Tensor), batch: AttentionBatch, cache: KVCache, workspace w: ForwardWorkspace) {
         backend.rmsNorm(hidden, weight: weights.layers[0].inputNorm, epsilon: spec.rmsNormEpsilon, out: normed)
         for (index, layer) in weights.layers.enumerated() {
             let layerAngles = spec.slidingWindows[index] != nil ? localAngles : angles
@@ -101,11 +118,30 @@ public final class DecoderModel: @unchecked Sendable {
                 backend.add(hidden, projected, out: hidden)
             }
         }
+    }
 
-        let finalRows = w.finalRows.rows(0..<r), logits = w.logits.rows(0..<r)
-        backend.gatherRows(hidden, indices: w.logitRows.rows(0..<r), out: finalRows)
-        backend.rmsNorm(finalRows, weight: weights.finalNorm, epsilon: spec.rmsNormEpsilon, out: finalRows)
-        backend.linear(finalRows, weight: weights.lmHead, bias: nil, out: logits)
+    /// One layer with its residual adds inside the output linears and its norms inside the ops
+    /// that read them (`Backend.fusesResidualNorms`); `hidden` is the residual stream before and after.
+    private func residualFusedLayer(_ layer: LayerWeights, index: Int, hidden: Tensor, normed: Tensor, projected: Tensor,
+                                    angles: (cos: Tensor, sin: Tensor), batch: AttentionBatch, cache: LayerKVCache, workspace w: ForwardWorkspace) {
+        guard case let .dense(gate, up, down, gateBias, upBias, downBias) = layer.feedForward else {
+            preconditionFailure("the fused residual-norm schedule runs dense MLPs only")
+        }
+        let t = hidden.shape[0], d = spec.headDim, a = layer.attention, epsilon = spec.rmsNormEpsilon
+        let q3 = w.query.rows(0..<t).reshaped(t, spec.headCount, d)
+        let k3 = w.key.rows(0..<t).reshaped(t, spec.kvHeadCount, d), v3 = w.value.rows(0..<t).reshaped(t, spec.kvHeadCount, d)
+        let rope = spec.rope(ofLayer: index), attended = w.attended.rows(0..<t)
+        backend.normedProjectRopeWriteKV(ResidualNorm(residual: hidden, weight: layer.inputNorm, epsilon: epsilon, normed: normed),
+                                         projections: a.queryKeyValue, query: q3, key: k3, value: v3, cos: angles.cos, sin: angles.sin,
+                                         rotaryDim: rope.rotaryDim, style: rope.style, cache: cache, batch: batch)
+        backend.attention(query: q3, cache: cache, batch: batch, scale: spec.attentionScale, slidingWindow: spec.slidingWindows[index],
+                          out: attended.reshaped(t, spec.headCount, d))
+        backend.addLinear(attended, weight: a.output, bias: a.outputBias, residual: hidden, scratch: projected)
+        let g = w.gate.rows(0..<t), u = w.up.rows(0..<t)
+        backend.normedGatedLinear(ResidualNorm(residual: hidden, weight: layer.feedForwardNorm, epsilon: epsilon, normed: normed),
+                                  gate: Projection(weight: gate, bias: gateBias), up: Projection(weight: up, bias: upBias),
+                                  activation: spec.activation, out: g, scratch: u)
+        backend.addLinear(g, weight: down, bias: downBias, residual: hidden, scratch: projected)
     }
 
     /// Self-attention of one layer   input [T, C] -> out [T, C].

@@ -25,6 +25,14 @@ struct LayerWeights {
     var feedForwardNorm: Tensor          // [C]
     var feedForward: FeedForwardWeights
     var feedForwardOutputNorm: Tensor?   // [C] (sandwich norms)
+
+    /// Whether the residual stream gets each sublayer's output as it is, its norms only on the
+    /// way into the sublayers (no sandwich or per-head norms) over a dense MLP: what the fused
+    /// residual-norm schedule runs.
+    var keepsResidualPlain: Bool {
+        guard case .dense = feedForward else { return false }
+        return attentionOutputNorm == nil && feedForwardOutputNorm == nil && attention.queryNorm == nil && attention.keyNorm == nil
+    }
 }
 
 /// All weights of a decoder, loaded through a backend and checked against the spec's shapes.
