@@ -91,26 +91,36 @@ fi
 # kernels: EXPERIMENT="PEREGRINE_CUDA_MMA_DECODE=0 PEREGRINE_CUDA_VECTOR_NORM=0 PEREGRINE_CUDA_MMA_PREFILL=0".
 if [ -n "${EXPERIMENT:-}" ]; then
     echo "== experiment: $EXPERIMENT"
-    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV|projectRope|rmsNorm|addRMSNorm)|passed"
+    env $EXPERIMENT $bin check-backend --device cuda 2>&1 | grep -E "^(attention|ropeWriteKV|projectRope|rmsNorm|addRMSNorm|addLinear|normed)|passed"
     [ -d /tmp/smollm2-135m ] || python3 scripts/device/make-random-llama.py /tmp/smollm2-135m smollm2-135m 2>&1 | tail -1
     env $EXPERIMENT $bin check-backend --device cuda --model .device-data/tiny-llama3-rope --model /tmp/smollm2-135m --steps 32 2>&1 \
         | grep -E "teacher-forced|CUDA graphs"
+    # Greedy tokens under the settings against the defaults (a fusion that keeps the rounding gives the same tokens).
+    for model in .device-data/tiny-llama3-rope .device-data/tiny-qwen2 /tmp/smollm2-135m; do
+        a=$($bin generate --model $model --prompt-ids 1,15,27,300,42,7,99 --max-tokens 48 --ignore-eos --device cuda 2>&1 | tail -1)
+        b=$(env $EXPERIMENT $bin generate --model $model --prompt-ids 1,15,27,300,42,7,99 --max-tokens 48 --ignore-eos --device cuda 2>&1 | tail -1)
+        [ "$a" = "$b" ] && echo "$model: 48 greedy tokens identical to the defaults'" || printf '%s: differ from the defaults\n  %s\n  %s\n' "$model" "$a" "$b"
+    done
     if [ "${BENCH:-0}" = "1" ]; then
         env $EXPERIMENT $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tail -1
         env $EXPERIMENT $bin bench engine --model /tmp/llama3-8b --device cuda --concurrency 1,64 --prompt-tokens 1024 --output-tokens 128 2>&1 | tail -2
     fi
 fi
 
-# AB="PEREGRINE_CUDA_GEMV_ROPE=1" (any settings): batch-1 decode and 512-token prefill, alternating
-# the defaults and those settings for ROUNDS rounds (default 2), so drift between runs shows.
+# AB="PEREGRINE_CUDA_GEMV_ROPE=1" (settings; several separated by ";"): batch-1 decode and
+# 512-token prefill, alternating the defaults and each setting for ROUNDS rounds (default 2), so
+# drift between runs shows.
 if [ -n "${AB:-}" ]; then
     echo "== A/B: defaults against $AB"
     [ -d /tmp/llama3-8b ] || python3 scripts/device/make-random-llama.py /tmp/llama3-8b llama3-8b 2>&1 | tail -1
+    IFS=';' read -ra settings <<< "$AB"
     for round in $(seq 1 "${ROUNDS:-2}"); do
         echo "-- round $round, defaults"
         $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/ab.txt" | tail -1
-        echo "-- round $round, $AB"
-        env $AB $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/ab.txt" | tail -1
+        for setting in "${settings[@]}"; do
+            echo "-- round $round, $setting"
+            env $setting $bin bench model --model /tmp/llama3-8b --device cuda --prompt-tokens 512 --decode-tokens 128 --repeats 3 2>&1 | tee -a "$out/ab.txt" | tail -1
+        done
     done
 fi
 
