@@ -42,7 +42,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// until measured on a GPU (`PEREGRINE_CUDA_GEMV_ROPE=1` turns it on).
     let gemvRopeWriteKV: Bool
     /// For the GEMV's tokens, a model's layers run their residual adds inside the output GEMVs and
-    /// their norms inside the input GEMVs (`fusesResidualNorms`): no norm launches. Off until
+    /// their norms inside the input GEMVs (`fusesResidualNorms`): no norm launches, and the q/k/v
+    /// GEMV rotates and writes the cache itself whatever `gemvRopeWriteKV` says. Off until
     /// measured on a GPU (`PEREGRINE_CUDA_FUSED_NORMS=1` turns it on).
     let fusedResidualNorms: Bool
     /// An MLP's gate/up GEMM feeds the activation straight from its packed output
