@@ -120,6 +120,17 @@ __device__ __forceinline__ void mma_bf16(float* c, const u32* a, u32 b0, u32 b1)
 // Two floats as a bf16 pair, the first in the low half (an mma operand register).
 __device__ __forceinline__ u32 pack_bf16(float low, float high) { return (u32)float_to_bf16(low) | ((u32)float_to_bf16(high) << 16); }
 
+// Eight bf16 (one 16-byte load) as floats, and eight floats rounded back into one 16-byte store.
+__device__ __forceinline__ void unpack8(uint4 v, float* f) {
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+__device__ __forceinline__ uint4 pack8(const float* f) {
+    return make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
+}
+
 // Split-K decode attention (paged_decode.cu, paged_decode_mma.cu, and their combine): the keys a
 // decode token at `position` attends to (the last `window`, or all) divide into as many of the
 // grid's `splits` as give each at least min_chunk keys; split `split` takes [begin, end).

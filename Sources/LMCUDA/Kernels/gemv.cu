@@ -24,22 +24,15 @@ template <typename F> __device__ __forceinline__ void tail_batch(const uint4* w4
     for (int u = 0; u < GEMV_LOADS; u++) if (v + 32 * u < end) fma(w[u], v + 32 * u);
 }
 
-__device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f) {
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
-}
-
 // acc[t] += W[v] · x[t, v] over 8 values.
 __device__ __forceinline__ void gemv_fma(uint4 w, const uint4* x4, int v, int vectors, int tokens, float* acc) {
     float wf[8];
-    bf16x8_to_float(w, wf);
+    unpack8(w, wf);
     #pragma unroll
     for (int t = 0; t < GEMV_MAX_T; t++) {
         if (t >= tokens) break;
         float xf[8];
-        bf16x8_to_float(x4[(long)t * vectors + v], xf);
+        unpack8(x4[(long)t * vectors + v], xf);
         #pragma unroll
         for (int i = 0; i < 8; i++) acc[t] += wf[i] * xf[i];
     }
@@ -175,7 +168,7 @@ __device__ void norm_rows_to_shared(const bf16* residual, const bf16* weight, fl
         const uint4* row = (const uint4*)(residual + (long)t * columns);
         for (int j = threadIdx.x; j < virtual_warps * 32; j += blockDim.x) {   // whole warps: the shuffles are uniform
             float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, sum = 0.f;
-            if (j < vectors) bf16x8_to_float(row[j], v);
+            if (j < vectors) unpack8(row[j], v);
             #pragma unroll
             for (int i = 0; i < 8; i++) sum += v[i] * v[i];
             sum = warp_sum(sum);
@@ -185,11 +178,11 @@ __device__ void norm_rows_to_shared(const bf16* residual, const bf16* weight, fl
         float inverse = rsqrtf(warp_sum(lane < virtual_warps ? warp_sums[lane] : 0.f) / columns + epsilon);
         for (int j = threadIdx.x; j < vectors; j += blockDim.x) {
             float v[8], w[8];
-            bf16x8_to_float(row[j], v);
-            bf16x8_to_float(w4[j], w);
+            unpack8(row[j], v);
+            unpack8(w4[j], w);
             #pragma unroll
             for (int i = 0; i < 8; i++) v[i] = v[i] * inverse * w[i];
-            to[(long)t * vectors + j] = make_uint4(pack_bf16(v[0], v[1]), pack_bf16(v[2], v[3]), pack_bf16(v[4], v[5]), pack_bf16(v[6], v[7]));
+            to[(long)t * vectors + j] = pack8(v);
         }
         __syncthreads();   // the rows are read by every warp, and warp_sums is reused
     }
@@ -306,11 +299,6 @@ template <int SPLIT, bool NORMED> __device__ void gemv_rope_kv(
     int begin = segment * per_segment, end = min(vectors, begin + per_segment);
     int half_dim = dim / 2, half = rotary / 2, rotated_heads = q_heads + kv_heads;
     int pairs = (rotated_heads + kv_heads) * half_dim;
-    // The weight row this warp reads for a pair.
-    auto row_of = [&](int pair) {
-        int head = pair / half_dim;
-        return (const uint4*)(weight + (long)(head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads)) * columns);
-    };
     // No loads before the wait here, unlike gemv_gated_rows: under the 48-register cap they spill.
     begin_after_previous_kernel();
     const uint4* x4 = gemv_input<NORMED>(x, norm_weight, epsilon, tokens, columns);
@@ -320,7 +308,11 @@ template <int SPLIT, bool NORMED> __device__ void gemv_rope_kv(
         float acc[GEMV_MAX_T];
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
-        if (pair < pairs) gemv_segment(row_of(pair), x4, begin + lane, end, vectors, tokens, acc);
+        if (pair < pairs) {
+            int head = pair / half_dim;
+            int n = head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads);
+            gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
+        }
         #pragma unroll
         for (int t = 0; t < GEMV_MAX_T; t++) {
             if (t >= tokens) break;

@@ -41,15 +41,6 @@ extern "C" __global__ void add_rms_norm_f32(float* residual, const float* delta,
 // registers, so memory is touched once (16-byte loads and stores) and the norm weight, which no
 // kernel writes, is read before waiting for the previous kernel. Same rounding as above (the sum
 // rounded to bf16 before it is squared).
-__device__ __forceinline__ void unpack8(uint4 v, float* f) {
-    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
-    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
-    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
-    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
-}
-__device__ __forceinline__ uint4 pack8(const float* f) {
-    return make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
-}
 __device__ __forceinline__ void store_normalized8(bf16* to, const float* v, uint4 weight, float inverse) {
     float w[8], o[8];
     unpack8(weight, w);
