@@ -6,8 +6,10 @@ extension BackendConformance {
     mutating func residualNormCases() throws -> [ConformanceResult] {
         var results: [ConformanceResult] = []
         // One token (CUDA: the GEMV adding in its epilogue, 4 and 1 warps a row), rows past the
-        // GEMV's longest (cuBLASLt, then the add), a few tokens and a bias (the linear, then the add).
-        for (t, k, n, bias) in [(1, 4096, 4096, false), (1, 1024, 1003, false), (1, 14336, 512, false), (3, 512, 256, false), (1, 512, 256, true)] {
+        // GEMV's longest and a few tokens (cuBLASLt adding into the residual, beta = 1; Llama-3-8B's
+        // down projection among them), and a bias (the linear, then the add).
+        for (t, k, n, bias) in [(1, 4096, 4096, false), (1, 1024, 1003, false), (1, 14336, 512, false), (1, 14336, 4096, false),
+                                (3, 512, 256, false), (1, 512, 256, true)] {
             results.append(try addLinear(tokens: t, inputs: k, outputs: n, bias: bias))
         }
         // One token normed by every block (rows of 576 columns: a partial last warp in the norm),

@@ -111,18 +111,23 @@ extension CUDABackend {
         } else if usesSkinnyGEMM(tokens: tokens, rows: rows, columns: columns, output: out.dtype) {
             skinnyLinear(x, weight: weight, out: out)
         } else {
-            must { () throws(CUDAError) in
-            device.makeCurrent()
-            if let profiler {
-                try profiler.measure("gemm T\(x.shape[0]) N\(weight.shape[0]) K\(x.shape[1])") { () throws(CUDAError) in
-                    try matmul.multiply(x, weight: weight, out: out)
-                }
-            } else {
-                try matmul.multiply(x, weight: weight, out: out)
-            }
-            }
+            gemm(x, weight: weight, out: out)
         }
         if let bias { addBias(bias, to: out) }
+    }
+
+    /// out = x · weightᵀ (+ out with `accumulate`) on cuBLASLt, timed alone under the profiler.
+    func gemm(_ x: Tensor, weight: Tensor, out: Tensor, accumulate: Bool = false) {
+        must { () throws(CUDAError) in
+            device.makeCurrent()
+            if let profiler {
+                try profiler.measure("gemm\(accumulate ? " add" : "") T\(x.shape[0]) N\(weight.shape[0]) K\(x.shape[1])") { () throws(CUDAError) in
+                    try matmul.multiply(x, weight: weight, out: out, accumulate: accumulate)
+                }
+            } else {
+                try matmul.multiply(x, weight: weight, out: out, accumulate: accumulate)
+            }
+        }
     }
 
     /// 2 to 64 tokens into bf16, K a multiple of 128 and N of 16, when `skinnyGEMM` is on.

@@ -12,11 +12,18 @@ extension CUDABackend {
     }
 
     /// residual += x · weightᵀ (+ bias) on gemv_add for the GEMV's tokens (unbiased, bf16), the
-    /// linear's output rounded to bf16 before the add as the unfused pair rounds it.
+    /// linear's output rounded to bf16 before the add as the unfused pair rounds it. Rows too long
+    /// for the GEMV (Llama-3-8B's down projection) accumulate on cuBLASLt instead (beta = 1, one
+    /// rounding: not bit-identical to the pair) unless `PEREGRINE_CUDA_GEMM_ACCUMULATE=0`.
     public func addLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, scratch: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
-        guard bias == nil, x.dtype == .bf16, weight.dtype == .bf16, residual.dtype == .bf16, residual.shape == Shape(tokens, rows),
-              usesGEMV(tokens: tokens, columns: columns) else {
+        guard bias == nil, x.dtype == .bf16, weight.dtype == .bf16, residual.dtype == .bf16, residual.shape == Shape(tokens, rows) else {
+            return composedAddLinear(x, weight: weight, bias: bias, residual: residual, scratch: scratch)
+        }
+        guard usesGEMV(tokens: tokens, columns: columns) else {
+            if gemmAccumulate && !usesSkinnyGEMM(tokens: tokens, rows: rows, columns: columns, output: .bf16) {
+                return gemm(x, weight: weight, out: residual, accumulate: true)
+            }
             return composedAddLinear(x, weight: weight, bias: bias, residual: residual, scratch: scratch)
         }
         let (split, blocks) = gemvGrid(rows: rows, columns: columns)

@@ -46,6 +46,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// GEMV rotates and writes the cache itself whatever `gemvRopeWriteKV` says. Off until
     /// measured on a GPU (`PEREGRINE_CUDA_FUSED_NORMS=1` turns it on).
     let fusedResidualNorms: Bool
+    /// `addLinear` past the GEMV (rows longer than `gemvMaxColumns`, or more tokens) adds into the
+    /// residual inside cuBLASLt (beta = 1) instead of a product and an `add` launch
+    /// (`PEREGRINE_CUDA_GEMM_ACCUMULATE=0` turns it off).
+    let gemmAccumulate: Bool
     /// An MLP's gate/up GEMM feeds the activation straight from its packed output
     /// (`PEREGRINE_CUDA_PACKED_GATED=0` turns it off): on an H200 at 64 sequences 7,653 vs 7,599 tok/s
     /// full-width, 16 sequences 2,687 vs 2,642.
@@ -102,6 +106,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         fusedRopeWriteKV = device.environment["PEREGRINE_CUDA_FUSED_ROPE_KV"] != "0"
         gemvRopeWriteKV = device.environment["PEREGRINE_CUDA_GEMV_ROPE"] == "1"
         fusedResidualNorms = device.environment["PEREGRINE_CUDA_FUSED_NORMS"] == "1"
+        gemmAccumulate = device.environment["PEREGRINE_CUDA_GEMM_ACCUMULATE"] != "0"
         decodeBlocksPerSM = device.environment["PEREGRINE_CUDA_DECODE_BLOCKS_PER_SM"].flatMap(Int.init).map { max(1, min($0, 64)) } ?? 8
         gemvSplitOverride = device.environment["PEREGRINE_CUDA_GEMV_SPLIT"].flatMap(Int.init).flatMap { [1, 2, 4, 8].contains($0) ? $0 : nil }
         // The profiler times each op alone, which a replayed graph cannot do.

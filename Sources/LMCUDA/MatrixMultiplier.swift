@@ -3,7 +3,7 @@ import Synchronization
 
 /// out[T, N] = x[T, K] · W[N, K]ᵀ through cuBLASLt: bf16 operands, fp32 accumulation, bf16 or
 /// f32 output. cuBLASLt is column-major, so this is Dᵀ[N, T] = op_T(W as K×N) · (x as K×T).
-/// Descriptors and the heuristic's first algorithm are cached per (T, N, K, output dtype).
+/// Descriptors and the heuristic's first algorithm are cached per (T, N, K, output dtype, accumulating).
 /// With `PEREGRINE_CUDA_GEMM_AUTOTUNE=1` a T of up to 256 instead gets the fastest of up to 16
 /// candidates, timed on the real operands when the shape first comes. Off by default: on an H200
 /// it saved 2-10% of a T = 64 GEMM in isolation, but timing (a synchronize per shape) inside
@@ -13,7 +13,7 @@ final class MatrixMultiplier: @unchecked Sendable {
         let description, a, b, d: OpaquePointer?
         let algorithm: [UInt8]   // cublasLtMatmulAlgo_t, 64 bytes
     }
-    struct Key: Hashable { let t, n, k: Int; let output: DType }
+    struct Key: Hashable { let t, n, k: Int; let output: DType; let accumulate: Bool }
 
     let blas: CUBLASLt
     let device: CUDADevice
@@ -35,15 +35,18 @@ final class MatrixMultiplier: @unchecked Sendable {
         timer = try EventTimer(device: device)
     }
 
-    func multiply(_ x: Tensor, weight: Tensor, out: Tensor) throws(CUDAError) {
+    /// With `accumulate`, out += x · Wᵀ in place (beta = 1, C = D): the fp32 sum is rounded
+    /// once, where a product stored and then added rounds twice.
+    func multiply(_ x: Tensor, weight: Tensor, out: Tensor, accumulate: Bool = false) throws(CUDAError) {
         let t = x.shape[0], k = x.shape[1], n = weight.shape[0]
-        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype), x, weight, out)
-        try blas.check(run(plan.description, plan.a, plan.b, plan.d, plan.algorithm, x, weight, out), "cublasLtMatmul(T \(t), N \(n), K \(k))")
+        let plan = try self.plan(Key(t: t, n: n, k: k, output: out.dtype, accumulate: accumulate), x, weight, out)
+        try blas.check(run(plan.description, plan.a, plan.b, plan.d, plan.algorithm, x, weight, out, beta: accumulate ? 1 : 0),
+                       "cublasLtMatmul(T \(t), N \(n), K \(k)\(accumulate ? ", accumulating" : ""))")
     }
 
     private func run(_ description: OpaquePointer?, _ a: OpaquePointer?, _ b: OpaquePointer?, _ d: OpaquePointer?,
-                     _ algorithm: [UInt8], _ x: Tensor, _ weight: Tensor, _ out: Tensor) -> CUBLASLt.Status {
-        var alpha: Float = 1, beta: Float = 0
+                     _ algorithm: [UInt8], _ x: Tensor, _ weight: Tensor, _ out: Tensor, beta: Float = 0) -> CUBLASLt.Status {
+        var alpha: Float = 1, beta = beta
         return algorithm.withUnsafeBytes { algorithm in
             blas.cublasLtMatmul(handle, description, &alpha, weight.address, a, x.address, b, &beta,
                                 out.address, d, out.address, d, algorithm.baseAddress, workspace.address, workspace.byteCount,
@@ -67,7 +70,8 @@ final class MatrixMultiplier: @unchecked Sendable {
         try blas.check(blas.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
         var limit = UInt64(workspace.byteCount)
         try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLt.maxWorkspaceBytes, &limit, 8), "cublasLtMatmulPreferenceSetAttribute")
-        let tune = key.t <= autotuneMaxTokens && !streamIsCapturing()
+        // Timing candidates overwrites out, which an accumulating product must not do.
+        let tune = key.t <= autotuneMaxTokens && !key.accumulate && !streamIsCapturing()
         let requested = tune ? 16 : 1
         var results = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes * requested)
         var found: Int32 = 0
