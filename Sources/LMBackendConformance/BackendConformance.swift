@@ -35,6 +35,10 @@ public struct BackendConformance {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
+        // One token on CUDA's streamed GEMV (PEREGRINE_CUDA_STREAM_GEMV=1) with chunks of 512 bytes,
+        // 3 a row, and of 1 KB into f32 as an LM head is, several rows a warp.
+        results.append(try linear(tokens: 1, inputs: 768, outputs: 333, bias: false, output: candidate.activationDType))
+        results.append(try linear(tokens: 1, inputs: 512, outputs: 4999, bias: false, output: .f32))
         // Shapes for CUDA's tensor-core skinny GEMM (PEREGRINE_CUDA_SKINNY_GEMM=1; 64 x 1024 x 4096
         // and 17 x 4096 x 512 above split K): one split with a ragged last block of rows, and 33
         // tokens (the 64-token instance, its rows past 33 repeating the last and never stored)
@@ -88,6 +92,7 @@ public struct BackendConformance {
                                      sequences: [(cached: 100, new: 100), (cached: 0, new: 33), (cached: 64, new: 1)]))
         // One token (CUDA's GEMV), a few and many (one packed GEMM, then the activation), biased.
         results.append(try gatedLinear(tokens: 1, inputs: 512, hidden: 1024, biased: false, activation: .silu))
+        results.append(try gatedLinear(tokens: 1, inputs: 1280, hidden: 300, biased: false, activation: .silu))
         results.append(try gatedLinear(tokens: 3, inputs: 512, hidden: 1024, biased: false, activation: .silu))
         results.append(try gatedLinear(tokens: 64, inputs: 1024, hidden: 2048, biased: false, activation: .geluTanh))
         results.append(try gatedLinear(tokens: 5, inputs: 256, hidden: 512, biased: true, activation: .silu))

@@ -383,3 +383,164 @@ GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s1, 1)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s2, 2)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s4, 4)
+
+// ---- Streamed GEMV (gemv_stream_*): weights through per-warp shared-memory rings filled by TMA ----
+// The GEMVs above hold their loads in registers (4 per lane in flight) and start them after the
+// PDL wait. Here every warp owns whole rows (split evenly over all warps of the grid: no partial
+// sums across warps, no block barriers) and streams them in chunks of `chunk` 16-byte vectors
+// (32 to 256: 512 bytes to 4 KB) through its own ring of `slots` 4 KB slots, each chunk one bulk
+// copy (cp.async.bulk, Hopper's TMA) issued by lane 0 and completing on the slot's mbarrier, so
+// the bytes in flight cost no registers and few instructions. The first slots - 1 chunks go out
+// before the PDL wait (weights depend on no kernel), so a matrix starts streaming while the
+// kernel before it still runs. A slot is refilled one chunk after it was read, once every lane
+// has passed a warp barrier after reading it. sm_90 and later (the backend takes this path only there).
+//   x [T, K] bf16, W [rows · PARTS, K] bf16; K / 8 a multiple of chunk; 256 threads; dynamic
+//   shared memory 8 · slots · 4096 bytes; slots 2 to STREAM_MAX_SLOTS.
+#define STREAM_WARPS 8
+#define STREAM_MAX_SLOTS 8
+#define STREAM_SLOT_VECTORS 256
+
+__device__ __forceinline__ u32 shared_address(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+
+__device__ __forceinline__ void mbarrier_init(unsigned long long* bar, u32 count) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(shared_address(bar)), "r"(count) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
+}
+
+// Lane 0's copy of `bytes` from global `from` into shared `to`, completing on `bar` (one arrival
+// expecting the bytes).
+__device__ __forceinline__ void bulk_copy(void* to, const void* from, u32 bytes, unsigned long long* bar) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(shared_address(bar)), "r"(bytes) : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                 :: "r"(shared_address(to)), "l"(from), "r"(bytes), "r"(shared_address(bar)) : "memory");
+#endif
+}
+
+// Returns once `bar` has completed the phase of this parity.
+__device__ __forceinline__ void mbarrier_wait(unsigned long long* bar, u32 parity) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("{\n"
+                 ".reg .pred done;\n"
+                 "WAIT:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra WAIT;\n"
+                 "}\n" :: "r"(shared_address(bar)), "r"(parity) : "memory");
+#endif
+}
+
+// One logical row of a streamed GEMV is PARTS weight rows: PARTS 1 row i, PARTS 2 (gated) the gate
+// row i and the up row rows + i. Epilogue::finish(row, acc, tokens, lane) takes the warp's per-lane
+// sums acc[PARTS][GEMV_MAX_T] of one logical row.
+template <int PARTS, typename Epilogue> __device__ void gemv_stream(const bf16* __restrict__ x, const bf16* __restrict__ weight,
+                                                                   Epilogue epilogue, int tokens, int rows, int columns, int chunk, int slots) {
+    extern __shared__ __align__(128) uint4 stream_ring[];
+    __shared__ unsigned long long stream_bars[STREAM_WARPS][STREAM_MAX_SLOTS];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    uint4* ring = stream_ring + (long)warp * slots * STREAM_SLOT_VECTORS;   // slot s at ring + s · 256
+    unsigned long long* bars = stream_bars[warp];
+    int vectors = columns / 8, per_part = vectors / chunk, per_row = PARTS * per_part, per_lane = chunk / 32;
+    long warps = (long)gridDim.x * STREAM_WARPS, w = (long)blockIdx.x * STREAM_WARPS + warp;
+    int first = (int)(rows * w / warps), last = (int)(rows * (w + 1) / warps);
+    int chunks = (last - first) * per_row;
+    u32 chunk_bytes = (u32)chunk * 16;
+    // Chunk c of the warp: unit c % per_row of logical row first + c / per_row.
+    auto source = [&](int c) {
+        int row = first + c / per_row, unit = c % per_row, part = PARTS == 1 ? 0 : unit / per_part;
+        return weight + (long)(row + part * rows) * columns + (long)(unit - part * per_part) * chunk * 8;
+    };
+    if (lane == 0) {
+        for (int s = 0; s < slots; s++) mbarrier_init(&bars[s], 1);
+        for (int c = 0; c < min(slots - 1, chunks); c++) bulk_copy(ring + c * STREAM_SLOT_VECTORS, source(c), chunk_bytes, &bars[c]);
+    }
+    __syncwarp();
+    begin_after_previous_kernel();
+    const uint4* x4 = (const uint4*)x;
+    float acc[PARTS][GEMV_MAX_T];
+    #pragma unroll
+    for (int p = 0; p < PARTS; p++)
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) acc[p][t] = 0.f;
+    int row = first, unit = 0;
+    for (int c = 0; c < chunks; c++) {   // chunks is the warp's: uniform
+        int slot = c % slots;
+        mbarrier_wait(&bars[slot], (u32)(c / slots) & 1);
+        int part = PARTS == 1 ? 0 : unit / per_part;
+        int base = (unit - part * per_part) * chunk + lane;
+        const uint4* data = ring + slot * STREAM_SLOT_VECTORS + lane;
+        #pragma unroll
+        for (int k = 0; k < STREAM_SLOT_VECTORS / 32; k++) {
+            if (k >= per_lane) break;
+            if (PARTS == 1 || part == 0) gemv_fma(data[32 * k], x4, base + 32 * k, vectors, tokens, acc[0]);
+            else gemv_fma(data[32 * k], x4, base + 32 * k, vectors, tokens, acc[PARTS - 1]);
+        }
+        if (++unit == per_row) {
+            epilogue.finish(row, acc, tokens, lane);
+            #pragma unroll
+            for (int p = 0; p < PARTS; p++)
+                #pragma unroll
+                for (int t = 0; t < GEMV_MAX_T; t++) acc[p][t] = 0.f;
+            unit = 0;
+            row++;
+        }
+        // Refill the slot read last chunk: every lane has used those values (this chunk's sums
+        // depend on them) and passes the barrier first.
+        __syncwarp();
+        int next = c + slots - 1;
+        if (lane == 0 && next < chunks) {
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            bulk_copy(ring + (next % slots) * STREAM_SLOT_VECTORS, source(next), chunk_bytes, &bars[next % slots]);
+        }
+    }
+}
+
+// Stores row n's sums through GemvOutputs (one output, or the packed q/k/v ranges).
+template <typename T> struct StreamStore {
+    GemvOutputs<T> outputs;
+    int rows;
+    __device__ __forceinline__ void finish(int n, float (*acc)[GEMV_MAX_T], int tokens, int lane) const {
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) {
+            if (t >= tokens) break;
+            float sum = warp_sum(acc[0][t]);
+            if (lane == 0) outputs.store(t, n, rows, sum);
+        }
+    }
+};
+
+// out[t, i] = act(gate) * up, each dot rounded to bf16 first, as gemv_gated stores it.
+struct StreamGated {
+    bf16* out;
+    int width, activation;
+    __device__ __forceinline__ void finish(int i, float (*acc)[GEMV_MAX_T], int tokens, int lane) const {
+        #pragma unroll
+        for (int t = 0; t < GEMV_MAX_T; t++) {
+            if (t >= tokens) break;
+            float g = bf16_to_float(float_to_bf16(warp_sum(acc[0][t]))), u = bf16_to_float(float_to_bf16(warp_sum(acc[1][t])));
+            if (lane == 0) out[(long)t * width + i] = float_to_bf16(gated_value(g, u, activation));
+        }
+    }
+};
+
+#define STREAM_BOUNDS __launch_bounds__(256, 1)
+#define GEMV_STREAM_INSTANCE(NAME, TYPE) \
+extern "C" __global__ void STREAM_BOUNDS NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns, int chunk, int slots) { \
+    StreamStore<TYPE> store = {{{out, out, out}, rows, rows}, rows}; \
+    gemv_stream<1>(x, w, store, tokens, rows, columns, chunk, slots); \
+}
+GEMV_STREAM_INSTANCE(gemv_stream_bf16, bf16)
+GEMV_STREAM_INSTANCE(gemv_stream_f32, float)
+
+extern "C" __global__ void STREAM_BOUNDS gemv_stream_packed(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1,
+                                                            int tokens, int rows, int columns, int chunk, int slots) {
+    StreamStore<bf16> store = {{{out0, out1, out2}, end0, end1}, rows};
+    gemv_stream<1>(x, w, store, tokens, rows, columns, chunk, slots);
+}
+
+// gemv_gated's output from the packed gate/up matrix [2 · width, K].
+extern "C" __global__ void STREAM_BOUNDS gemv_stream_gated(const bf16* x, const bf16* w, bf16* out, int activation,
+                                                           int tokens, int width, int columns, int chunk, int slots) {
+    gemv_stream<2>(x, w, StreamGated{out, width, activation}, tokens, width, columns, chunk, slots);
+}

@@ -9,7 +9,8 @@ struct KernelSource: Sendable {
         self.name = name
         source = String(decoding: bytes, as: UTF8.self)
         let declared = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { rest in
-            rest.split(separator: "(", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
+            // The word before "(": a launch-bounds macro may come first (`void BOUNDS name(`).
+            rest.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
         }
         // Instances stamped out by a macro: lines `SOMETHING_INSTANCE(name, ...)`.
         let stamped = source.split(separator: "\n").compactMap { line -> String? in
@@ -17,7 +18,7 @@ struct KernelSource: Sendable {
             else { return nil }
             return line[open.upperBound...].split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
-        // A macro's own declaration (`void NAME(`, `void BOUNDS NAME(`) names no kernel.
+        // A macro's own declaration (`void NAME(`) names no kernel.
         functions = declared.filter { !$0.contains("NAME") } + stamped
     }
 
