@@ -35,8 +35,7 @@ public struct BackendConformance {
             results.append(try linear(tokens: t, inputs: k, outputs: n, bias: bias, output: candidate.activationDType))
         }
         results.append(try linear(tokens: 3, inputs: 576, outputs: 4999, bias: false, output: .f32))
-        // One token on CUDA's streamed GEMV (PEREGRINE_CUDA_STREAM_GEMV=1) with chunks of 512 bytes,
-        // 3 a row, and of 1 KB into f32 as an LM head is, several rows a warp.
+        // One token: a row of 96 16-byte vectors (3 per lane), and into f32 as an LM head is.
         results.append(try linear(tokens: 1, inputs: 768, outputs: 333, bias: false, output: candidate.activationDType))
         results.append(try linear(tokens: 1, inputs: 512, outputs: 4999, bias: false, output: .f32))
         // Shapes for CUDA's tensor-core skinny GEMM (PEREGRINE_CUDA_SKINNY_GEMM=1; 64 x 1024 x 4096

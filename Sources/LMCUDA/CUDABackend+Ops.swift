@@ -89,14 +89,9 @@ extension CUDABackend {
     /// residual, normed by every block into shared memory first (gemv_gated_normed; see `fitsNormedGEMV`).
     func launchGemvGated(_ x: Tensor, norm: ResidualNorm?, packed: Tensor, activation: Activation, out: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], width = packed.shape[0] / 2
-        if norm == nil, let chunk = streamChunk(columns: columns) {
-            return launchStreamGEMV("gated", rows: width, chunk: chunk, label: "gemv gated T\(tokens) N\(2 * width) K\(columns)") { a in
-                a.add(x.address); a.add(packed.address); a.add(out.address); a.add(Int32(activation == .silu ? 0 : 1))
-                a.add(Int32(tokens)); a.add(Int32(width)); a.add(Int32(columns))
-            }
-        }
         let blocks = max(1, min((width + 7) / 8, device.multiprocessors * 16))
-        launch(.gemv, norm == nil ? "gemv_gated" : "gemv_gated_normed", grid: (blocks, 1, 1), block: 256,
+        let function = norm != nil ? "gemv_gated_normed" : usesOneTokenGEMV(tokens: tokens) ? "gemv_gated_one" : "gemv_gated"
+        launch(.gemv, function, grid: (blocks, 1, 1), block: 256,
                sharedBytes: norm == nil ? 0 : tokens * columns * 2,
                label: "gemv gated\(norm == nil ? "" : " normed") T\(tokens) N\(2 * width) K\(columns)") { a in
             a.add(x.address)
@@ -109,13 +104,9 @@ extension CUDABackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) {
         precondition(x.dtype == .bf16 && weight.dtype == .bf16, "linear of \(x.dtype) by \(weight.dtype)")
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
-        if usesGEMV(tokens: tokens, columns: columns), let chunk = streamChunk(columns: columns) {
-            launchStreamGEMV(suffix(out.dtype), rows: rows, chunk: chunk, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
-                a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
-            }
-        } else if usesGEMV(tokens: tokens, columns: columns) {
+        if usesGEMV(tokens: tokens, columns: columns) {
             let (split, blocks) = gemvGrid(rows: rows, columns: columns)
-            launch(.gemv, "gemv_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
+            launch(.gemv, "\(gemvPrefix(tokens: tokens))_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
             }
         } else if usesSkinnyGEMM(tokens: tokens, rows: rows, columns: columns, output: out.dtype) {
@@ -169,10 +160,7 @@ extension CUDABackend {
 
     /// A single token: one pass over the weights with our GEMV beats a GEMM tile (`gemvMaxTokens`),
     /// unless its rows are long (`gemvMaxColumns`).
-    /// Streamed (`streamGEMV`), rows of any length up to `streamMaxColumns` take it.
-    func usesGEMV(tokens: Int, columns: Int) -> Bool {
-        tokens <= gemvMaxTokens && columns % 8 == 0 && columns <= (streamGEMV ? streamMaxColumns : gemvMaxColumns)
-    }
+    func usesGEMV(tokens: Int, columns: Int) -> Bool { tokens <= gemvMaxTokens && columns % 8 == 0 && columns <= gemvMaxColumns }
 
     private func addBias(_ bias: Tensor, to out: Tensor) {
         let rows = out.shape[0], columns = out.shape[1]
@@ -180,6 +168,13 @@ extension CUDABackend {
             a.add(out.address); a.add(bias.address); a.add(rows); a.add(Int32(columns))
         }
     }
+
+    /// Whether a GEMV of this many tokens runs on a one-token instance (registers capped for more
+    /// blocks a multiprocessor; `gemvOneToken`).
+    func usesOneTokenGEMV(tokens: Int) -> Bool { gemvOneToken && tokens == 1 }
+
+    /// "gemv_one" for a one-token instance, else "gemv".
+    func gemvPrefix(tokens: Int) -> String { usesOneTokenGEMV(tokens: tokens) ? "gemv_one" : "gemv" }
 
     /// Warps per GEMV row (enough that a matrix of few rows still has about 120 row segments per
     /// multiprocessor to stream, while every warp keeps four 16-byte loads per lane in flight)
@@ -210,16 +205,10 @@ extension CUDABackend {
             let rows = packed.shape[0], (split, blocks) = gemvGrid(rows: rows, columns: columns)
             let widths = projections.map { $0.weight.shape[0] }
             let end0 = widths[0], end1 = widths.count > 2 ? end0 + widths[1] : rows
-            let label = "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)"
-            let fill = { (a: inout KernelArguments) in
+            launch(.gemv, "\(gemvPrefix(tokens: tokens))_packed_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
                 a.add(x.address); a.add(packed.address)
                 for i in 0..<3 { a.add(outs[min(i, outs.count - 1)].address) }
                 a.add(Int32(end0)); a.add(Int32(end1)); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
-            }
-            if let chunk = streamChunk(columns: columns) {
-                launchStreamGEMV("packed", rows: rows, chunk: chunk, label: label, fill)
-            } else {
-                launch(.gemv, "gemv_packed_s\(split)", grid: (blocks, 1, 1), block: 256, label: label, fill)
             }
             for (projection, out) in zip(projections, outs) { if let bias = projection.bias { addBias(bias, to: out) } }
             return
@@ -354,7 +343,7 @@ extension CUDABackend {
         let slots = stepBuffers.tensor("slots", count: tokens)
         let split = min(4, gemvGrid(rows: rows, columns: columns).split), pairsPerBlock = 8 / split / 2
         let blocks = max(1, min((rows / 2 + pairsPerBlock - 1) / pairsPerBlock, device.multiprocessors * 16))
-        let kernel = norm == nil ? "gemv_rope_kv_s\(split)" : "gemv_rope_kv_normed_s\(split)"
+        let kernel = norm != nil ? "gemv_rope_kv_normed_s\(split)" : (usesOneTokenGEMV(tokens: tokens) ? "gemv_rope_kv_one_s\(split)" : "gemv_rope_kv_s\(split)")
         launch(.gemv, kernel, grid: (blocks, 1, 1), block: 256, sharedBytes: norm == nil ? 0 : tokens * columns * 2,
                label: "gemv rope kv\(norm == nil ? "" : " normed") T\(tokens) N\(rows) K\(columns)") { a in
             a.add(x.address)

@@ -30,9 +30,9 @@ public enum LinearBenchmark {
         return total / Double(calls)
     }
 
-    /// "gemv", "stream", "skinny" or "cuBLASLt": which path `linear` takes for this many tokens into bf16.
+    /// "gemv", "skinny" or "cuBLASLt": which path `linear` takes for this many tokens into bf16.
     public static func path(_ backend: CUDABackend, tokens: Int, n: Int, k: Int) -> String {
-        if backend.usesGEMV(tokens: tokens, columns: k) { return backend.streamGEMV ? "stream" : "gemv" }
+        if backend.usesGEMV(tokens: tokens, columns: k) { return "gemv" }
         return backend.usesSkinnyGEMM(tokens: tokens, rows: n, columns: k, output: .bf16) ? "skinny" : "cuBLASLt"
     }
 }

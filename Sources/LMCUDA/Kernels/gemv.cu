@@ -24,12 +24,12 @@ template <typename F> __device__ __forceinline__ void tail_batch(const uint4* w4
     for (int u = 0; u < GEMV_LOADS; u++) if (v + 32 * u < end) fma(w[u], v + 32 * u);
 }
 
-// acc[t] += W[v] · x[t, v] over 8 values.
-__device__ __forceinline__ void gemv_fma(uint4 w, const uint4* x4, int v, int vectors, int tokens, float* acc) {
+// acc[t] += W[v] · x[t, v] over 8 values, t < tokens <= MAX_T.
+template <int MAX_T = GEMV_MAX_T> __device__ __forceinline__ void gemv_fma(uint4 w, const uint4* x4, int v, int vectors, int tokens, float* acc) {
     float wf[8];
     unpack8(w, wf);
     #pragma unroll
-    for (int t = 0; t < GEMV_MAX_T; t++) {
+    for (int t = 0; t < MAX_T; t++) {
         if (t >= tokens) break;
         float xf[8];
         unpack8(x4[(long)t * vectors + v], xf);
@@ -51,18 +51,19 @@ template <typename T> struct GemvOutputs {
 };
 
 // acc[t] += Σ W[v] · x[t, v] over a lane's vectors v, v + 32, ... below end of one row (w4).
-__device__ __forceinline__ void gemv_segment(const uint4* w4, const uint4* x4, int v, int end, int vectors, int tokens, float* acc) {
+template <int MAX_T = GEMV_MAX_T> __device__ __forceinline__ void gemv_segment(const uint4* w4, const uint4* x4, int v, int end, int vectors,
+                                                                              int tokens, float* acc) {
     for (; v + 32 * (GEMV_LOADS - 1) < end; v += 32 * GEMV_LOADS) {
         uint4 w[GEMV_LOADS];
         #pragma unroll
         for (int u = 0; u < GEMV_LOADS; u++) w[u] = w4[v + 32 * u];
         #pragma unroll
-        for (int u = 0; u < GEMV_LOADS; u++) gemv_fma(w[u], x4, v + 32 * u, vectors, tokens, acc);
+        for (int u = 0; u < GEMV_LOADS; u++) gemv_fma<MAX_T>(w[u], x4, v + 32 * u, vectors, tokens, acc);
     }
 #if GEMV_TAIL_BATCH
-    tail_batch(w4, v, end, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, acc); });
+    tail_batch(w4, v, end, [&](uint4 w, int at) { gemv_fma<MAX_T>(w, x4, at, vectors, tokens, acc); });
 #else
-    for (; v < end; v += 32) gemv_fma(w4[v], x4, v, vectors, tokens, acc);
+    for (; v < end; v += 32) gemv_fma<MAX_T>(w4[v], x4, v, vectors, tokens, acc);
 #endif
 }
 
@@ -76,8 +77,9 @@ struct GemvResidualAdd {
     }
 };
 
-template <typename Outputs, int SPLIT> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight, Outputs outputs,
-                                                            int tokens, int rows, int columns) {
+// MAX_T: the most tokens an instance takes (the one-token instances hold one sum a lane).
+template <typename Outputs, int SPLIT, int MAX_T = GEMV_MAX_T> __device__ void gemv(const bf16* __restrict__ x, const bf16* __restrict__ weight,
+                                                                                   Outputs outputs, int tokens, int rows, int columns) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT;
     __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -90,24 +92,24 @@ template <typename Outputs, int SPLIT> __device__ void gemv(const bf16* __restri
     // Every thread of a block runs the same rounds (base is per block), so the barriers below are uniform.
     for (int base = blockIdx.x * ROWS_PER_BLOCK; base < rows; base += gridDim.x * ROWS_PER_BLOCK) {
         int n = base + warp / SPLIT;
-        float acc[GEMV_MAX_T];
+        float acc[MAX_T];
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
-        if (n < rows) gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
+        for (int t = 0; t < MAX_T; t++) acc[t] = 0.f;
+        if (n < rows) gemv_segment<MAX_T>((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) {
+        for (int t = 0; t < MAX_T; t++) {
             if (t >= tokens) break;
             acc[t] = warp_sum(acc[t]);
         }
         if constexpr (SPLIT == 1) {
             if (lane == 0 && n < rows) {
                 #pragma unroll
-                for (int t = 0; t < GEMV_MAX_T; t++) if (t < tokens) outputs.store(t, n, rows, acc[t]);
+                for (int t = 0; t < MAX_T; t++) if (t < tokens) outputs.store(t, n, rows, acc[t]);
             }
         } else {
             if (lane == 0) {
                 #pragma unroll
-                for (int t = 0; t < GEMV_MAX_T; t++) partial[warp][t] = acc[t];
+                for (int t = 0; t < MAX_T; t++) partial[warp][t] = acc[t];
             }
             __syncthreads();
             if (segment == 0 && lane < tokens && n < rows) {
@@ -148,6 +150,36 @@ GEMV_PACKED_INSTANCE(gemv_packed_s1, 1)
 GEMV_PACKED_INSTANCE(gemv_packed_s2, 2)
 GEMV_PACKED_INSTANCE(gemv_packed_s4, 4)
 GEMV_PACKED_INSTANCE(gemv_packed_s8, 8)
+// One token only, registers capped for GEMV_ONE_BLOCKS blocks (48 warps) a multiprocessor, where
+// the instances above fit 5: more warps with loads in flight for the short q/k/v and o matrices,
+// whose warps stream few batches each.
+#ifndef GEMV_ONE_BLOCKS
+#define GEMV_ONE_BLOCKS 6
+#endif
+#define GEMV_ONE_BOUNDS __launch_bounds__(256, GEMV_ONE_BLOCKS)
+#define GEMV_ONE_INSTANCE(NAME, TYPE, SPLIT) \
+extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
+    GemvOutputs<TYPE> outputs = {{out, out, out}, rows, rows}; \
+    gemv<GemvOutputs<TYPE>, SPLIT, 1>(x, w, outputs, tokens, rows, columns); \
+}
+#define GEMV_ONE_PACKED_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
+                                int tokens, int rows, int columns) { \
+    GemvOutputs<bf16> outputs = {{out0, out1, out2}, end0, end1}; \
+    gemv<GemvOutputs<bf16>, SPLIT, 1>(x, w, outputs, tokens, rows, columns); \
+}
+GEMV_ONE_INSTANCE(gemv_one_bf16_s1, bf16, 1)
+GEMV_ONE_INSTANCE(gemv_one_bf16_s2, bf16, 2)
+GEMV_ONE_INSTANCE(gemv_one_bf16_s4, bf16, 4)
+GEMV_ONE_INSTANCE(gemv_one_bf16_s8, bf16, 8)
+GEMV_ONE_INSTANCE(gemv_one_f32_s1, float, 1)
+GEMV_ONE_INSTANCE(gemv_one_f32_s2, float, 2)
+GEMV_ONE_INSTANCE(gemv_one_f32_s4, float, 4)
+GEMV_ONE_INSTANCE(gemv_one_f32_s8, float, 8)
+GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s1, 1)
+GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s2, 2)
+GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s4, 4)
+GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s8, 8)
 GEMV_ADD_INSTANCE(gemv_add_s1, 1)
 GEMV_ADD_INSTANCE(gemv_add_s2, 2)
 GEMV_ADD_INSTANCE(gemv_add_s4, 4)
@@ -206,7 +238,7 @@ template <bool NORMED> __device__ __forceinline__ const uint4* gemv_input(const 
 // and up outputs of the unfused path are, so both paths agree bit for bit. One warp per i (its
 // two rows' loads in flight together), grid-stride; no activation launch, no gate/up outputs.
 //   x [T, K] bf16, out [T, F] bf16; 256 threads.
-template <bool NORMED> __device__ void gemv_gated_rows(const bf16* __restrict__ x, const bf16* norm_weight, float epsilon,
+template <bool NORMED, int MAX_T = GEMV_MAX_T> __device__ void gemv_gated_rows(const bf16* __restrict__ x, const bf16* norm_weight, float epsilon,
                                                        const bf16* __restrict__ weight, bf16* out, int activation,
                                                        int tokens, int width, int columns) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -226,9 +258,9 @@ template <bool NORMED> __device__ void gemv_gated_rows(const bf16* __restrict__ 
     begin_after_previous_kernel();
     const uint4* x4 = gemv_input<NORMED>(x, norm_weight, epsilon, tokens, columns);
     for (; i < width; i += gridDim.x * GEMV_WARPS) {
-        float gate[GEMV_MAX_T], up[GEMV_MAX_T];
+        float gate[MAX_T], up[MAX_T];
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) gate[t] = up[t] = 0.f;
+        for (int t = 0; t < MAX_T; t++) gate[t] = up[t] = 0.f;
         const uint4* g4 = (const uint4*)(weight + (long)i * columns);
         const uint4* u4 = (const uint4*)(weight + (long)(width + i) * columns);
         int v = lane;
@@ -240,21 +272,21 @@ template <bool NORMED> __device__ void gemv_gated_rows(const bf16* __restrict__ 
             early = false;
             #pragma unroll
             for (int k = 0; k < GEMV_LOADS; k++) {
-                gemv_fma(g[k], x4, v + 32 * k, vectors, tokens, gate);
-                gemv_fma(u[k], x4, v + 32 * k, vectors, tokens, up);
+                gemv_fma<MAX_T>(g[k], x4, v + 32 * k, vectors, tokens, gate);
+                gemv_fma<MAX_T>(u[k], x4, v + 32 * k, vectors, tokens, up);
             }
         }
 #if GEMV_TAIL_BATCH
-        tail_batch(g4, v, vectors, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, gate); });
-        tail_batch(u4, v, vectors, [&](uint4 w, int at) { gemv_fma(w, x4, at, vectors, tokens, up); });
+        tail_batch(g4, v, vectors, [&](uint4 w, int at) { gemv_fma<MAX_T>(w, x4, at, vectors, tokens, gate); });
+        tail_batch(u4, v, vectors, [&](uint4 w, int at) { gemv_fma<MAX_T>(w, x4, at, vectors, tokens, up); });
 #else
         for (; v < vectors; v += 32) {
-            gemv_fma(g4[v], x4, v, vectors, tokens, gate);
-            gemv_fma(u4[v], x4, v, vectors, tokens, up);
+            gemv_fma<MAX_T>(g4[v], x4, v, vectors, tokens, gate);
+            gemv_fma<MAX_T>(u4[v], x4, v, vectors, tokens, up);
         }
 #endif
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) {
+        for (int t = 0; t < MAX_T; t++) {
             if (t >= tokens) break;
             float g = bf16_to_float(float_to_bf16(warp_sum(gate[t]))), u = bf16_to_float(float_to_bf16(warp_sum(up[t])));
             if (lane == 0) out[(long)t * width + i] = float_to_bf16(gated_value(g, u, activation));
@@ -263,6 +295,12 @@ template <bool NORMED> __device__ void gemv_gated_rows(const bf16* __restrict__ 
 }
 extern "C" __global__ void gemv_gated(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width, int columns) {
     gemv_gated_rows<false>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
+}
+// gemv_gated for one token, registers capped as the gemv_one_* instances' (87 -> 40: 6 blocks a
+// multiprocessor instead of 2).
+extern "C" __global__ void GEMV_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width,
+                                                         int columns) {
+    gemv_gated_rows<false, 1>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }
 // gemv_gated of rmsNorm(residual) · norm_weight (normedGatedLinear); dynamic shared memory T · K · 2 bytes.
 extern "C" __global__ void gemv_gated_normed(const bf16* residual, const bf16* norm_weight, float epsilon, const bf16* weight, bf16* out,
@@ -284,14 +322,14 @@ __device__ __forceinline__ int rope_pair_dim(int i, int second, int half, int st
     return 2 * i + second;   // interleaved pairs, and past the rotation: rotary + 2 (i - half) = 2i
 }
 
-template <int SPLIT, bool NORMED> __device__ void gemv_rope_kv(
+template <int SPLIT, bool NORMED, int MAX_T = GEMV_MAX_T> __device__ void gemv_rope_kv(
     const bf16* __restrict__ x, const bf16* norm_weight, float epsilon,
     const bf16* __restrict__ weight, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias,
     bf16* q_out, bf16* key_cache, bf16* value_cache, const float* cos_in, const float* sin_in, const int* slots,
     int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) {
     constexpr int ROWS_PER_BLOCK = GEMV_WARPS / SPLIT, PAIRS_PER_BLOCK = ROWS_PER_BLOCK / 2;
     static_assert(PAIRS_PER_BLOCK >= 1, "a block holds whole pairs");
-    __shared__ float partial[GEMV_WARPS][GEMV_MAX_T];
+    __shared__ float partial[GEMV_WARPS][MAX_T];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int segment = warp % SPLIT, row_slot = warp / SPLIT;
     int vectors = columns / 8;
@@ -305,25 +343,25 @@ template <int SPLIT, bool NORMED> __device__ void gemv_rope_kv(
     // Uniform rounds per block, as in gemv, so the barriers are too.
     for (int base = blockIdx.x * PAIRS_PER_BLOCK; base < pairs; base += gridDim.x * PAIRS_PER_BLOCK) {
         int pair = base + row_slot / 2;
-        float acc[GEMV_MAX_T];
+        float acc[MAX_T];
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) acc[t] = 0.f;
+        for (int t = 0; t < MAX_T; t++) acc[t] = 0.f;
         if (pair < pairs) {
             int head = pair / half_dim;
             int n = head * dim + rope_pair_dim(pair % half_dim, row_slot & 1, half, style, head < rotated_heads);
-            gemv_segment((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
+            gemv_segment<MAX_T>((const uint4*)(weight + (long)n * columns), x4, begin + lane, end, vectors, tokens, acc);
         }
         #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) {
+        for (int t = 0; t < MAX_T; t++) {
             if (t >= tokens) break;
             acc[t] = warp_sum(acc[t]);
         }
         if (lane == 0) {
             #pragma unroll
-            for (int t = 0; t < GEMV_MAX_T; t++) partial[warp][t] = acc[t];
+            for (int t = 0; t < MAX_T; t++) partial[warp][t] = acc[t];
         }
         __syncthreads();
-        int slot_pair = threadIdx.x / GEMV_MAX_T, t = threadIdx.x % GEMV_MAX_T, p = base + slot_pair;
+        int slot_pair = threadIdx.x / MAX_T, t = threadIdx.x % MAX_T, p = base + slot_pair;
         if (slot_pair < PAIRS_PER_BLOCK && t < tokens && p < pairs) {
             float sums[2];
             #pragma unroll
@@ -377,170 +415,20 @@ extern "C" __global__ void ROPE_KV_BOUNDS NAME(const bf16* residual, const bf16*
     gemv_rope_kv<SPLIT, true>(residual, norm_weight, epsilon, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
                               tokens, columns, q_heads, kv_heads, dim, rotary, style); \
 }
+// One token (MAX_T 1), registers capped as the gemv_one_* instances'.
+#define GEMV_ROPE_KV_ONE_INSTANCE(NAME, SPLIT) \
+extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
+                                bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
+                                int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
+    gemv_rope_kv<SPLIT, false, 1>(x, nullptr, 0.f, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
+                                  tokens, columns, q_heads, kv_heads, dim, rotary, style); \
+}
+GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s1, 1)
+GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s2, 2)
+GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s4, 4)
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s1, 1)
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s2, 2)
 GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s1, 1)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s2, 2)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s4, 4)
-
-// ---- Streamed GEMV (gemv_stream_*): weights through per-warp shared-memory rings filled by TMA ----
-// The GEMVs above hold their loads in registers (4 per lane in flight) and start them after the
-// PDL wait. Here every warp owns whole rows (split evenly over all warps of the grid: no partial
-// sums across warps, no block barriers) and streams them in chunks of `chunk` 16-byte vectors
-// (32 to 256: 512 bytes to 4 KB) through its own ring of `slots` 4 KB slots, each chunk one bulk
-// copy (cp.async.bulk, Hopper's TMA) issued by lane 0 and completing on the slot's mbarrier, so
-// the bytes in flight cost no registers and few instructions. The first slots - 1 chunks go out
-// before the PDL wait (weights depend on no kernel), so a matrix starts streaming while the
-// kernel before it still runs. A slot is refilled one chunk after it was read, once every lane
-// has passed a warp barrier after reading it. sm_90 and later (the backend takes this path only there).
-//   x [T, K] bf16, W [rows · PARTS, K] bf16; K / 8 a multiple of chunk; 256 threads; dynamic
-//   shared memory 8 · slots · 4096 bytes; slots 2 to STREAM_MAX_SLOTS.
-#define STREAM_WARPS 8
-#define STREAM_MAX_SLOTS 8
-#define STREAM_SLOT_VECTORS 256
-
-__device__ __forceinline__ u32 shared_address(const void* p) { return (u32)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void mbarrier_init(unsigned long long* bar, u32 count) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(shared_address(bar)), "r"(count) : "memory");
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-#endif
-}
-
-// Lane 0's copy of `bytes` from global `from` into shared `to`, completing on `bar` (one arrival
-// expecting the bytes).
-__device__ __forceinline__ void bulk_copy(void* to, const void* from, u32 bytes, unsigned long long* bar) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(shared_address(bar)), "r"(bytes) : "memory");
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                 :: "r"(shared_address(to)), "l"(from), "r"(bytes), "r"(shared_address(bar)) : "memory");
-#endif
-}
-
-// Returns once `bar` has completed the phase of this parity.
-__device__ __forceinline__ void mbarrier_wait(unsigned long long* bar, u32 parity) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("{\n"
-                 ".reg .pred done;\n"
-                 "WAIT:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra WAIT;\n"
-                 "}\n" :: "r"(shared_address(bar)), "r"(parity) : "memory");
-#endif
-}
-
-// One logical row of a streamed GEMV is PARTS weight rows: PARTS 1 row i, PARTS 2 (gated) the gate
-// row i and the up row rows + i. Epilogue::finish(row, acc, tokens, lane) takes the warp's per-lane
-// sums acc[PARTS][GEMV_MAX_T] of one logical row.
-template <int PARTS, typename Epilogue> __device__ void gemv_stream(const bf16* __restrict__ x, const bf16* __restrict__ weight,
-                                                                   Epilogue epilogue, int tokens, int rows, int columns, int chunk, int slots) {
-    extern __shared__ __align__(128) uint4 stream_ring[];
-    __shared__ unsigned long long stream_bars[STREAM_WARPS][STREAM_MAX_SLOTS];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    uint4* ring = stream_ring + (long)warp * slots * STREAM_SLOT_VECTORS;   // slot s at ring + s · 256
-    unsigned long long* bars = stream_bars[warp];
-    int vectors = columns / 8, per_part = vectors / chunk, per_row = PARTS * per_part, per_lane = chunk / 32;
-    long warps = (long)gridDim.x * STREAM_WARPS, w = (long)blockIdx.x * STREAM_WARPS + warp;
-    int first = (int)(rows * w / warps), last = (int)(rows * (w + 1) / warps);
-    int chunks = (last - first) * per_row;
-    u32 chunk_bytes = (u32)chunk * 16;
-    // Chunk c of the warp: unit c % per_row of logical row first + c / per_row.
-    auto source = [&](int c) {
-        int row = first + c / per_row, unit = c % per_row, part = PARTS == 1 ? 0 : unit / per_part;
-        return weight + (long)(row + part * rows) * columns + (long)(unit - part * per_part) * chunk * 8;
-    };
-    if (lane == 0) {
-        for (int s = 0; s < slots; s++) mbarrier_init(&bars[s], 1);
-        for (int c = 0; c < min(slots - 1, chunks); c++) bulk_copy(ring + c * STREAM_SLOT_VECTORS, source(c), chunk_bytes, &bars[c]);
-    }
-    __syncwarp();
-    begin_after_previous_kernel();
-    const uint4* x4 = (const uint4*)x;
-    float acc[PARTS][GEMV_MAX_T];
-    #pragma unroll
-    for (int p = 0; p < PARTS; p++)
-        #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) acc[p][t] = 0.f;
-    int row = first, unit = 0;
-    for (int c = 0; c < chunks; c++) {   // chunks is the warp's: uniform
-        int slot = c % slots;
-        mbarrier_wait(&bars[slot], (u32)(c / slots) & 1);
-        int part = PARTS == 1 ? 0 : unit / per_part;
-        int base = (unit - part * per_part) * chunk + lane;
-        const uint4* data = ring + slot * STREAM_SLOT_VECTORS + lane;
-        #pragma unroll
-        for (int k = 0; k < STREAM_SLOT_VECTORS / 32; k++) {
-            if (k >= per_lane) break;
-            if (PARTS == 1 || part == 0) gemv_fma(data[32 * k], x4, base + 32 * k, vectors, tokens, acc[0]);
-            else gemv_fma(data[32 * k], x4, base + 32 * k, vectors, tokens, acc[PARTS - 1]);
-        }
-        if (++unit == per_row) {
-            epilogue.finish(row, acc, tokens, lane);
-            #pragma unroll
-            for (int p = 0; p < PARTS; p++)
-                #pragma unroll
-                for (int t = 0; t < GEMV_MAX_T; t++) acc[p][t] = 0.f;
-            unit = 0;
-            row++;
-        }
-        // Refill the slot read last chunk: every lane has used those values (this chunk's sums
-        // depend on them) and passes the barrier first.
-        __syncwarp();
-        int next = c + slots - 1;
-        if (lane == 0 && next < chunks) {
-            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-            bulk_copy(ring + (next % slots) * STREAM_SLOT_VECTORS, source(next), chunk_bytes, &bars[next % slots]);
-        }
-    }
-}
-
-// Stores row n's sums through GemvOutputs (one output, or the packed q/k/v ranges).
-template <typename T> struct StreamStore {
-    GemvOutputs<T> outputs;
-    int rows;
-    __device__ __forceinline__ void finish(int n, float (*acc)[GEMV_MAX_T], int tokens, int lane) const {
-        #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) {
-            if (t >= tokens) break;
-            float sum = warp_sum(acc[0][t]);
-            if (lane == 0) outputs.store(t, n, rows, sum);
-        }
-    }
-};
-
-// out[t, i] = act(gate) * up, each dot rounded to bf16 first, as gemv_gated stores it.
-struct StreamGated {
-    bf16* out;
-    int width, activation;
-    __device__ __forceinline__ void finish(int i, float (*acc)[GEMV_MAX_T], int tokens, int lane) const {
-        #pragma unroll
-        for (int t = 0; t < GEMV_MAX_T; t++) {
-            if (t >= tokens) break;
-            float g = bf16_to_float(float_to_bf16(warp_sum(acc[0][t]))), u = bf16_to_float(float_to_bf16(warp_sum(acc[1][t])));
-            if (lane == 0) out[(long)t * width + i] = float_to_bf16(gated_value(g, u, activation));
-        }
-    }
-};
-
-#define STREAM_BOUNDS __launch_bounds__(256, 1)
-#define GEMV_STREAM_INSTANCE(NAME, TYPE) \
-extern "C" __global__ void STREAM_BOUNDS NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns, int chunk, int slots) { \
-    StreamStore<TYPE> store = {{{out, out, out}, rows, rows}, rows}; \
-    gemv_stream<1>(x, w, store, tokens, rows, columns, chunk, slots); \
-}
-GEMV_STREAM_INSTANCE(gemv_stream_bf16, bf16)
-GEMV_STREAM_INSTANCE(gemv_stream_f32, float)
-
-extern "C" __global__ void STREAM_BOUNDS gemv_stream_packed(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1,
-                                                            int tokens, int rows, int columns, int chunk, int slots) {
-    StreamStore<bf16> store = {{{out0, out1, out2}, end0, end1}, rows};
-    gemv_stream<1>(x, w, store, tokens, rows, columns, chunk, slots);
-}
-
-// gemv_gated's output from the packed gate/up matrix [2 · width, K].
-extern "C" __global__ void STREAM_BOUNDS gemv_stream_gated(const bf16* x, const bf16* w, bf16* out, int activation,
-                                                           int tokens, int width, int columns, int chunk, int slots) {
-    gemv_stream<2>(x, w, StreamGated{out, width, activation}, tokens, width, columns, chunk, slots);
-}

@@ -11,9 +11,6 @@ public final class CUDADevice: @unchecked Sendable {
     public let name: String
     public let computeCapability: (major: Int, minor: Int)
     public let multiprocessors: Int
-    /// Shared memory of one multiprocessor, and the most one block may opt in to (bytes).
-    let sharedMemoryPerMultiprocessor: Int
-    let sharedMemoryPerBlock: Int
     public let totalMemory: Int
     let context: CUhandle?
     let stream: CUhandle?
@@ -32,9 +29,6 @@ public final class CUDADevice: @unchecked Sendable {
     /// `#define` lines put before every kernel source, from `PEREGRINE_CUDA_KERNEL_DEFINES="A=1 B"`:
     /// for experiments with a kernel's variants (part of the source, so of the cache key).
     let kernelDefines: String
-    /// Kernels past 48 KiB of shared memory ask for the largest shared-memory carveout
-    /// (`PEREGRINE_CUDA_MAX_CARVEOUT=1`; experiments).
-    let preferSharedCarveout: Bool
     /// Dynamic shared memory each kernel has been allowed, by function address.
     private let sharedLimits = Mutex<[Int: Int]>([:])
 
@@ -57,8 +51,6 @@ public final class CUDADevice: @unchecked Sendable {
         }
         computeCapability = (try attribute(75, "COMPUTE_CAPABILITY_MAJOR"), try attribute(76, "COMPUTE_CAPABILITY_MINOR"))
         multiprocessors = try attribute(16, "MULTIPROCESSOR_COUNT")
-        sharedMemoryPerMultiprocessor = try attribute(81, "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR")
-        sharedMemoryPerBlock = try attribute(97, "MAX_SHARED_MEMORY_PER_BLOCK_OPTIN")
         var bytes = 0
         try driver.check(driver.cuDeviceTotalMem(&bytes, device), "cuDeviceTotalMem")
         totalMemory = bytes
@@ -72,7 +64,6 @@ public final class CUDADevice: @unchecked Sendable {
         cache = KernelCache(directory: KernelCache.defaultDirectory(environment: environment))
         kernelDefines = (environment["PEREGRINE_CUDA_KERNEL_DEFINES"] ?? "").split(separator: " ")
             .map { "#define " + $0.replacingOccurrences(of: "=", with: " ") + "\n" }.joined()
-        preferSharedCarveout = environment["PEREGRINE_CUDA_MAX_CARVEOUT"] == "1"
         dependentLaunch = computeCapability.major >= 9 && driver.cuLaunchKernelEx != nil && environment["PEREGRINE_CUDA_PDL"] != "0"
     }
 
@@ -143,9 +134,6 @@ public final class CUDADevice: @unchecked Sendable {
             let key = Int(bitPattern: UnsafeRawPointer(function))
             if sharedLimits.withLock({ ($0[key] ?? 0) < sharedBytes }) {
                 try driver.check(driver.cuFuncSetAttribute(function, 8, Int32(sharedBytes)), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, \(sharedBytes))")
-                if preferSharedCarveout {
-                    try driver.check(driver.cuFuncSetAttribute(function, 9, 100), "cuFuncSetAttribute(PREFERRED_SHARED_MEMORY_CARVEOUT, 100)")
-                }
                 sharedLimits.withLock { $0[key] = sharedBytes }
             }
         }
