@@ -13,7 +13,7 @@ extension CUDABackend {
 
     /// residual += x · weightᵀ (+ bias) on gemv_add for the GEMV's tokens (unbiased, bf16), the
     /// linear's output rounded to bf16 before the add as the unfused pair rounds it. Rows too long
-    /// for the GEMV (Llama-3-8B's down projection) accumulate on cuBLASLt instead (beta = 1, one
+    /// for the GEMV (`gemvMaxColumns`) accumulate on cuBLASLt instead (beta = 1, one
     /// rounding: not bit-identical to the pair) unless `PEREGRINE_CUDA_GEMM_ACCUMULATE=0`.
     public func addLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, scratch: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]

@@ -22,9 +22,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// each, 202.5 against 193.8 tok/s batch-1 decode with cuBLASLt only) but at 8 tokens streams
     /// Llama-3-8B's gate/up in 149.5 µs where cuBLASLt takes 59.9.
     let gemvMaxTokens: Int
-    /// Our GEMV takes rows of at most this many columns (`PEREGRINE_CUDA_GEMV_MAX_COLUMNS`,
-    /// default 8192): longer ones go to cuBLASLt, faster on them (Llama-3-8B's down projection at
-    /// one token on an H200: 31.5 µs against our 35.3).
+    /// Our GEMV takes rows of at most this many columns (`PEREGRINE_CUDA_GEMV_MAX_COLUMNS`):
+    /// longer ones go to cuBLASLt. No limit by default with the one-token instances (Llama-3-8B's
+    /// down projection on them: batch-1 decode 181.0 against 178.3 tok/s on an H100 with it on
+    /// cuBLASLt); 8192 without them, where cuBLASLt was the faster (down at one token on an
+    /// H200: 31.5 µs against our 35.3).
     let gemvMaxColumns: Int
     /// One-token linears, packed projections and gated MLPs on the gemv_one_* and gemv_gated_one
     /// instances (one sum a lane, registers capped for 6 blocks a multiprocessor where the
@@ -102,9 +104,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         profiler = device.environment["PEREGRINE_CUDA_PROFILE"] == "1" ? try CUDAProfiler(device: device) : nil
         gemvMaxTokens = device.environment["PEREGRINE_CUDA_GEMV"] == "0" ? 0
             : device.environment["PEREGRINE_CUDA_GEMV_MAX_TOKENS"].flatMap(Int.init).map { max(0, min($0, 8)) } ?? 1
-        gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? 8192
-        packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvOneToken = device.environment["PEREGRINE_CUDA_GEMV_ONE"] != "0"
+        gemvMaxColumns = device.environment["PEREGRINE_CUDA_GEMV_MAX_COLUMNS"].flatMap(Int.init).map { max(8, $0) } ?? (gemvOneToken ? Int.max : 8192)
+        packedGatedLinear = device.environment["PEREGRINE_CUDA_PACKED_GATED"] != "0"
         gemvGated = device.environment["PEREGRINE_CUDA_GEMV_GATED"] != "0"
         tensorCorePrefill = device.environment["PEREGRINE_CUDA_MMA_PREFILL"] != "0" && device.computeCapability.major >= 8
         vectorNorms = device.environment["PEREGRINE_CUDA_VECTOR_NORM"] != "0"
