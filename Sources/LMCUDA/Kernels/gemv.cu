@@ -123,63 +123,54 @@ template <typename Outputs, int SPLIT, int MAX_T = GEMV_MAX_T> __device__ void g
     }
 }
 
-#define GEMV_INSTANCE(NAME, TYPE, SPLIT) \
-extern "C" __global__ void NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
+// One token only (MAX_T 1), registers capped for GEMV_ONE_BLOCKS blocks (48 warps) a
+// multiprocessor, where the 8-token instances fit 5: more warps with loads in flight (on an H100
+// every Llama-3-8B linear streams faster so, most of all the short o and q/k/v matrices, whose
+// warps stream few batches).
+#ifndef GEMV_ONE_BLOCKS
+#define GEMV_ONE_BLOCKS 6
+#endif
+#define GEMV_ONE_BOUNDS __launch_bounds__(256, GEMV_ONE_BLOCKS)
+// Instances of up to MAX_T tokens under BOUNDS (empty: the compiler's register choice).
+#define GEMV_INSTANCE(NAME, TYPE, SPLIT, MAX_T, BOUNDS) \
+extern "C" __global__ void BOUNDS NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
     GemvOutputs<TYPE> outputs = {{out, out, out}, rows, rows}; \
-    gemv<GemvOutputs<TYPE>, SPLIT>(x, w, outputs, tokens, rows, columns); \
+    gemv<GemvOutputs<TYPE>, SPLIT, MAX_T>(x, w, outputs, tokens, rows, columns); \
 }
-#define GEMV_PACKED_INSTANCE(NAME, SPLIT) \
-extern "C" __global__ void NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
-                                int tokens, int rows, int columns) { \
+#define GEMV_PACKED_INSTANCE(NAME, SPLIT, MAX_T, BOUNDS) \
+extern "C" __global__ void BOUNDS NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
+                                       int tokens, int rows, int columns) { \
     GemvOutputs<bf16> outputs = {{out0, out1, out2}, end0, end1}; \
-    gemv<GemvOutputs<bf16>, SPLIT>(x, w, outputs, tokens, rows, columns); \
+    gemv<GemvOutputs<bf16>, SPLIT, MAX_T>(x, w, outputs, tokens, rows, columns); \
 }
 #define GEMV_ADD_INSTANCE(NAME, SPLIT) \
 extern "C" __global__ void NAME(const bf16* x, const bf16* w, bf16* residual, int tokens, int rows, int columns) { \
     gemv<GemvResidualAdd, SPLIT>(x, w, GemvResidualAdd{residual}, tokens, rows, columns); \
 }
-GEMV_INSTANCE(gemv_bf16_s1, bf16, 1)
-GEMV_INSTANCE(gemv_bf16_s2, bf16, 2)
-GEMV_INSTANCE(gemv_bf16_s4, bf16, 4)
-GEMV_INSTANCE(gemv_bf16_s8, bf16, 8)
-GEMV_INSTANCE(gemv_f32_s1, float, 1)
-GEMV_INSTANCE(gemv_f32_s2, float, 2)
-GEMV_INSTANCE(gemv_f32_s4, float, 4)
-GEMV_INSTANCE(gemv_f32_s8, float, 8)
-GEMV_PACKED_INSTANCE(gemv_packed_s1, 1)
-GEMV_PACKED_INSTANCE(gemv_packed_s2, 2)
-GEMV_PACKED_INSTANCE(gemv_packed_s4, 4)
-GEMV_PACKED_INSTANCE(gemv_packed_s8, 8)
-// One token only, registers capped for GEMV_ONE_BLOCKS blocks (48 warps) a multiprocessor, where
-// the instances above fit 5: more warps with loads in flight (on an H100 every Llama-3-8B linear
-// streams faster so, most of all the short o and q/k/v matrices, whose warps stream few batches).
-#ifndef GEMV_ONE_BLOCKS
-#define GEMV_ONE_BLOCKS 6
-#endif
-#define GEMV_ONE_BOUNDS __launch_bounds__(256, GEMV_ONE_BLOCKS)
-#define GEMV_ONE_INSTANCE(NAME, TYPE, SPLIT) \
-extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, TYPE* out, int tokens, int rows, int columns) { \
-    GemvOutputs<TYPE> outputs = {{out, out, out}, rows, rows}; \
-    gemv<GemvOutputs<TYPE>, SPLIT, 1>(x, w, outputs, tokens, rows, columns); \
-}
-#define GEMV_ONE_PACKED_INSTANCE(NAME, SPLIT) \
-extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, bf16* out0, bf16* out1, bf16* out2, int end0, int end1, \
-                                int tokens, int rows, int columns) { \
-    GemvOutputs<bf16> outputs = {{out0, out1, out2}, end0, end1}; \
-    gemv<GemvOutputs<bf16>, SPLIT, 1>(x, w, outputs, tokens, rows, columns); \
-}
-GEMV_ONE_INSTANCE(gemv_one_bf16_s1, bf16, 1)
-GEMV_ONE_INSTANCE(gemv_one_bf16_s2, bf16, 2)
-GEMV_ONE_INSTANCE(gemv_one_bf16_s4, bf16, 4)
-GEMV_ONE_INSTANCE(gemv_one_bf16_s8, bf16, 8)
-GEMV_ONE_INSTANCE(gemv_one_f32_s1, float, 1)
-GEMV_ONE_INSTANCE(gemv_one_f32_s2, float, 2)
-GEMV_ONE_INSTANCE(gemv_one_f32_s4, float, 4)
-GEMV_ONE_INSTANCE(gemv_one_f32_s8, float, 8)
-GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s1, 1)
-GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s2, 2)
-GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s4, 4)
-GEMV_ONE_PACKED_INSTANCE(gemv_one_packed_s8, 8)
+GEMV_INSTANCE(gemv_bf16_s1, bf16, 1, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_bf16_s2, bf16, 2, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_bf16_s4, bf16, 4, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_bf16_s8, bf16, 8, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_f32_s1, float, 1, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_f32_s2, float, 2, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_f32_s4, float, 4, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_f32_s8, float, 8, GEMV_MAX_T, )
+GEMV_PACKED_INSTANCE(gemv_packed_s1, 1, GEMV_MAX_T, )
+GEMV_PACKED_INSTANCE(gemv_packed_s2, 2, GEMV_MAX_T, )
+GEMV_PACKED_INSTANCE(gemv_packed_s4, 4, GEMV_MAX_T, )
+GEMV_PACKED_INSTANCE(gemv_packed_s8, 8, GEMV_MAX_T, )
+GEMV_INSTANCE(gemv_one_bf16_s1, bf16, 1, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_bf16_s2, bf16, 2, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_bf16_s4, bf16, 4, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_bf16_s8, bf16, 8, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_f32_s1, float, 1, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_f32_s2, float, 2, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_f32_s4, float, 4, 1, GEMV_ONE_BOUNDS)
+GEMV_INSTANCE(gemv_one_f32_s8, float, 8, 1, GEMV_ONE_BOUNDS)
+GEMV_PACKED_INSTANCE(gemv_one_packed_s1, 1, 1, GEMV_ONE_BOUNDS)
+GEMV_PACKED_INSTANCE(gemv_one_packed_s2, 2, 1, GEMV_ONE_BOUNDS)
+GEMV_PACKED_INSTANCE(gemv_one_packed_s4, 4, 1, GEMV_ONE_BOUNDS)
+GEMV_PACKED_INSTANCE(gemv_one_packed_s8, 8, 1, GEMV_ONE_BOUNDS)
 GEMV_ADD_INSTANCE(gemv_add_s1, 1)
 GEMV_ADD_INSTANCE(gemv_add_s2, 2)
 GEMV_ADD_INSTANCE(gemv_add_s4, 4)
@@ -399,12 +390,13 @@ template <int SPLIT, bool NORMED, int MAX_T = GEMV_MAX_T> __device__ void gemv_r
 
 // 256 threads, 5 blocks an SM: caps registers at 48 (no spills) so the blocks of a 4096-row projection all fit at once.
 #define ROPE_KV_BOUNDS __launch_bounds__(256, 5)
-#define GEMV_ROPE_KV_INSTANCE(NAME, SPLIT) \
-extern "C" __global__ void ROPE_KV_BOUNDS NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
+// Up to MAX_T tokens under BOUNDS (the one-token instances: 1 under GEMV_ONE_BOUNDS).
+#define GEMV_ROPE_KV_INSTANCE(NAME, SPLIT, MAX_T, BOUNDS) \
+extern "C" __global__ void BOUNDS NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
                                 bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
                                 int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
-    gemv_rope_kv<SPLIT, false>(x, nullptr, 0.f, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
-                               tokens, columns, q_heads, kv_heads, dim, rotary, style); \
+    gemv_rope_kv<SPLIT, false, MAX_T>(x, nullptr, 0.f, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
+                                      tokens, columns, q_heads, kv_heads, dim, rotary, style); \
 }
 // The same of rmsNorm(residual) · norm_weight (normedProjectRopeWriteKV); dynamic shared memory T · K · 2 bytes.
 #define GEMV_ROPE_KV_NORMED_INSTANCE(NAME, SPLIT) \
@@ -415,20 +407,12 @@ extern "C" __global__ void ROPE_KV_BOUNDS NAME(const bf16* residual, const bf16*
     gemv_rope_kv<SPLIT, true>(residual, norm_weight, epsilon, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
                               tokens, columns, q_heads, kv_heads, dim, rotary, style); \
 }
-// One token (MAX_T 1), registers capped as the gemv_one_* instances'.
-#define GEMV_ROPE_KV_ONE_INSTANCE(NAME, SPLIT) \
-extern "C" __global__ void GEMV_ONE_BOUNDS NAME(const bf16* x, const bf16* w, const bf16* q_bias, const bf16* k_bias, const bf16* v_bias, \
-                                bf16* q_out, bf16* key_cache, bf16* value_cache, const float* c, const float* s, const int* slots, \
-                                int tokens, int columns, int q_heads, int kv_heads, int dim, int rotary, int style) { \
-    gemv_rope_kv<SPLIT, false, 1>(x, nullptr, 0.f, w, q_bias, k_bias, v_bias, q_out, key_cache, value_cache, c, s, slots, \
-                                  tokens, columns, q_heads, kv_heads, dim, rotary, style); \
-}
-GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s1, 1)
-GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s2, 2)
-GEMV_ROPE_KV_ONE_INSTANCE(gemv_rope_kv_one_s4, 4)
-GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s1, 1)
-GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s2, 2)
-GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s1, 1, GEMV_MAX_T, ROPE_KV_BOUNDS)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s2, 2, GEMV_MAX_T, ROPE_KV_BOUNDS)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_s4, 4, GEMV_MAX_T, ROPE_KV_BOUNDS)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_one_s1, 1, 1, GEMV_ONE_BOUNDS)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_one_s2, 2, 1, GEMV_ONE_BOUNDS)
+GEMV_ROPE_KV_INSTANCE(gemv_rope_kv_one_s4, 4, 1, GEMV_ONE_BOUNDS)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s1, 1)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s2, 2)
 GEMV_ROPE_KV_NORMED_INSTANCE(gemv_rope_kv_normed_s4, 4)
