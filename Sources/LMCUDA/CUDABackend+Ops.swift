@@ -90,7 +90,7 @@ extension CUDABackend {
     func launchGemvGated(_ x: Tensor, norm: ResidualNorm?, packed: Tensor, activation: Activation, out: Tensor) {
         let tokens = x.shape[0], columns = x.shape[1], width = packed.shape[0] / 2
         let blocks = max(1, min((width + 7) / 8, device.multiprocessors * 16))
-        let function = norm != nil ? "gemv_gated_normed" : usesOneTokenGEMV(tokens: tokens) ? "gemv_gated_one" : "gemv_gated"
+        let function = norm != nil ? "gemv_gated_normed" : gemvKernel("gemv_gated", tokens: tokens)
         launch(.gemv, function, grid: (blocks, 1, 1), block: 256,
                sharedBytes: norm == nil ? 0 : tokens * columns * 2,
                label: "gemv gated\(norm == nil ? "" : " normed") T\(tokens) N\(2 * width) K\(columns)") { a in
@@ -106,7 +106,7 @@ extension CUDABackend {
         let tokens = x.shape[0], columns = x.shape[1], rows = weight.shape[0]
         if usesGEMV(tokens: tokens, columns: columns) {
             let (split, blocks) = gemvGrid(rows: rows, columns: columns)
-            launch(.gemv, "\(gemvPrefix(tokens: tokens))_\(suffix(out.dtype))_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
+            launch(.gemv, gemvKernel("gemv_\(suffix(out.dtype))_s\(split)", tokens: tokens), grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(rows) K\(columns)") { a in
                 a.add(x.address); a.add(weight.address); a.add(out.address); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
             }
         } else if usesSkinnyGEMM(tokens: tokens, rows: rows, columns: columns, output: out.dtype) {
@@ -169,12 +169,9 @@ extension CUDABackend {
         }
     }
 
-    /// Whether a GEMV of this many tokens runs on a one-token instance (registers capped for more
-    /// blocks a multiprocessor; `gemvOneToken`).
-    func usesOneTokenGEMV(tokens: Int) -> Bool { gemvOneToken && tokens == 1 }
-
-    /// "gemv_one" for a one-token instance, else "gemv".
-    func gemvPrefix(tokens: Int) -> String { usesOneTokenGEMV(tokens: tokens) ? "gemv_one" : "gemv" }
+    /// The GEMV kernel `name` or, for one token, its one-token instance `name_one` (registers
+    /// capped for more blocks a multiprocessor; `gemvOneToken`).
+    func gemvKernel(_ name: String, tokens: Int) -> String { gemvOneToken && tokens == 1 ? name + "_one" : name }
 
     /// Warps per GEMV row (enough that a matrix of few rows still has about 120 row segments per
     /// multiprocessor to stream, while every warp keeps four 16-byte loads per lane in flight)
@@ -205,7 +202,7 @@ extension CUDABackend {
             let rows = packed.shape[0], (split, blocks) = gemvGrid(rows: rows, columns: columns)
             let widths = projections.map { $0.weight.shape[0] }
             let end0 = widths[0], end1 = widths.count > 2 ? end0 + widths[1] : rows
-            launch(.gemv, "\(gemvPrefix(tokens: tokens))_packed_s\(split)", grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
+            launch(.gemv, gemvKernel("gemv_packed_s\(split)", tokens: tokens), grid: (blocks, 1, 1), block: 256, label: "gemv T\(tokens) N\(widths.map(String.init).joined(separator: "+")) K\(columns)") { a in
                 a.add(x.address); a.add(packed.address)
                 for i in 0..<3 { a.add(outs[min(i, outs.count - 1)].address) }
                 a.add(Int32(end0)); a.add(Int32(end1)); a.add(Int32(tokens)); a.add(Int32(rows)); a.add(Int32(columns))
@@ -343,7 +340,7 @@ extension CUDABackend {
         let slots = stepBuffers.tensor("slots", count: tokens)
         let split = min(4, gemvGrid(rows: rows, columns: columns).split), pairsPerBlock = 8 / split / 2
         let blocks = max(1, min((rows / 2 + pairsPerBlock - 1) / pairsPerBlock, device.multiprocessors * 16))
-        let kernel = norm != nil ? "gemv_rope_kv_normed_s\(split)" : (usesOneTokenGEMV(tokens: tokens) ? "gemv_rope_kv_one_s\(split)" : "gemv_rope_kv_s\(split)")
+        let kernel = norm != nil ? "gemv_rope_kv_normed_s\(split)" : gemvKernel("gemv_rope_kv_s\(split)", tokens: tokens)
         launch(.gemv, kernel, grid: (blocks, 1, 1), block: 256, sharedBytes: norm == nil ? 0 : tokens * columns * 2,
                label: "gemv rope kv\(norm == nil ? "" : " normed") T\(tokens) N\(rows) K\(columns)") { a in
             a.add(x.address)

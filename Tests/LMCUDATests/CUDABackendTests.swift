@@ -68,15 +68,12 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         }
         #expect(KernelSource.pagedPrefill.functions.contains("paged_prefill_bf16_d128"))
         #expect(KernelSource.gemv.functions.sorted() == ["gemv_add_s1", "gemv_add_s2", "gemv_add_s4", "gemv_add_s8",
-                                                         "gemv_bf16_s1", "gemv_bf16_s2", "gemv_bf16_s4", "gemv_bf16_s8",
-                                                         "gemv_f32_s1", "gemv_f32_s2", "gemv_f32_s4", "gemv_f32_s8", "gemv_gated", "gemv_gated_normed", "gemv_gated_one",
-                                                         "gemv_one_bf16_s1", "gemv_one_bf16_s2", "gemv_one_bf16_s4", "gemv_one_bf16_s8",
-                                                         "gemv_one_f32_s1", "gemv_one_f32_s2", "gemv_one_f32_s4", "gemv_one_f32_s8",
-                                                         "gemv_one_packed_s1", "gemv_one_packed_s2", "gemv_one_packed_s4", "gemv_one_packed_s8",
-                                                         "gemv_packed_s1", "gemv_packed_s2", "gemv_packed_s4", "gemv_packed_s8",
+                                                         "gemv_bf16_s1", "gemv_bf16_s1_one", "gemv_bf16_s2", "gemv_bf16_s2_one", "gemv_bf16_s4", "gemv_bf16_s4_one", "gemv_bf16_s8", "gemv_bf16_s8_one",
+                                                         "gemv_f32_s1", "gemv_f32_s1_one", "gemv_f32_s2", "gemv_f32_s2_one", "gemv_f32_s4", "gemv_f32_s4_one", "gemv_f32_s8", "gemv_f32_s8_one",
+                                                         "gemv_gated", "gemv_gated_normed", "gemv_gated_one",
+                                                         "gemv_packed_s1", "gemv_packed_s1_one", "gemv_packed_s2", "gemv_packed_s2_one", "gemv_packed_s4", "gemv_packed_s4_one", "gemv_packed_s8", "gemv_packed_s8_one",
                                                          "gemv_rope_kv_normed_s1", "gemv_rope_kv_normed_s2", "gemv_rope_kv_normed_s4",
-                                                         "gemv_rope_kv_one_s1", "gemv_rope_kv_one_s2", "gemv_rope_kv_one_s4",
-                                                         "gemv_rope_kv_s1", "gemv_rope_kv_s2", "gemv_rope_kv_s4"])
+                                                         "gemv_rope_kv_s1", "gemv_rope_kv_s1_one", "gemv_rope_kv_s2", "gemv_rope_kv_s2_one", "gemv_rope_kv_s4", "gemv_rope_kv_s4_one"])
         #expect(KernelSource.sample.functions == ["sample_rows"])
         #expect(KernelSource.tokenLogprobs.functions == ["token_logprobs"])
         #expect(KernelSource.skinnyGEMM.functions.sorted() == ["skinny_gemm_reduce", "skinny_gemm_t16", "skinny_gemm_t32", "skinny_gemm_t64", "skinny_gemm_t8"])
