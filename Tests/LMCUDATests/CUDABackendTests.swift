@@ -87,6 +87,17 @@ let cudaDevice: CUDADevice? = try? CUDADevice(environment: ProcessInfo.processIn
         }
     }
 
+    /// A kernel's name is the word before its parameters, whether launch bounds come as a macro
+    /// or written out.
+    @Test func kernelNamesSkipLaunchBounds() {
+        let source = """
+        extern "C" __global__ void plain(int n) {}
+        extern "C" __global__ void BOUNDS capped(int n) {}
+        extern "C" __global__ void __launch_bounds__(256, 2) written(int n) {}
+        """
+        #expect(KernelSource(name: "test", bytes: Array(source.utf8)).functions == ["plain", "capped", "written"])
+    }
+
     /// Kernels are launched to overlap the previous one's end (programmatic dependent launch), so
     /// each must wait for it before touching memory: every `__global__` body calls
     /// begin_after_previous_kernel() itself or through a function it calls.

@@ -293,7 +293,8 @@ extern "C" __global__ void gemv_gated(const bf16* x, const bf16* weight, bf16* o
 #ifndef GEMV_GATED_ONE_BLOCKS
 #define GEMV_GATED_ONE_BLOCKS 1
 #endif
-extern "C" __global__ void __launch_bounds__(256, GEMV_GATED_ONE_BLOCKS) gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width,
+#define GEMV_GATED_ONE_BOUNDS __launch_bounds__(256, GEMV_GATED_ONE_BLOCKS)
+extern "C" __global__ void GEMV_GATED_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width,
                                                          int columns) {
     gemv_gated_rows<false, 1>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }

@@ -8,9 +8,12 @@ struct KernelSource: Sendable {
     init(name: String, bytes: [UInt8]) {
         self.name = name
         source = String(decoding: bytes, as: UTF8.self)
-        let declared = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { rest in
-            // The word before "(": a launch-bounds macro may come first (`void BOUNDS name(`).
-            rest.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
+        let declared = source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().compactMap { declaration in
+            // The word before "(", past a written-out `__launch_bounds__(...)`; a launch-bounds
+            // macro may come first too (`void BOUNDS name(`).
+            var rest = Substring(declaration)
+            if rest.hasPrefix("__launch_bounds__("), let close = rest.firstIndex(of: ")") { rest = rest[rest.index(after: close)...] }
+            return rest.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
         }
         // Instances stamped out by a macro: lines `SOMETHING_INSTANCE(name, ...)`.
         let stamped = source.split(separator: "\n").compactMap { line -> String? in
