@@ -32,7 +32,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// instance, named with "_one" after it (one sum a lane; the linears' registers capped for
     /// 6 blocks a multiprocessor where the 8-token instances fit 5; gemv_gated_one 3 where
     /// gemv_gated fits 2; `PEREGRINE_CUDA_GEMV_ONE=0`: the 8-token ones). Batch-1 decode on an
-    /// H100 183.0 against 180.3 tok/s (linears only), on an H200 247.5 against 236.5.
+    /// H100 183.0 against 180.3 tok/s (linears only); on an H200 241.1 against 236.5 with every
+    /// one-token instance capped, 247.5 with none.
     let gemvOneToken: Bool
     /// Packed projections of a few tokens in one GEMV launch (`PEREGRINE_CUDA_PACKED_GEMV=0`: one per projection).
     let packedGEMV: Bool
