@@ -169,8 +169,8 @@ extension CUDABackend {
         }
     }
 
-    /// The GEMV kernel `name` or, for one token, its one-token instance `name_one` (registers
-    /// capped for more blocks a multiprocessor; `gemvOneToken`).
+    /// The GEMV kernel `name` or, for one token, its one-token instance `name_one` (one sum a
+    /// lane; `gemvOneToken`).
     func gemvKernel(_ name: String, tokens: Int) -> String { gemvOneToken && tokens == 1 ? name + "_one" : name }
 
     /// Warps per GEMV row (enough that a matrix of few rows still has about 120 row segments per

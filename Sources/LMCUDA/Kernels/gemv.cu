@@ -287,16 +287,16 @@ template <bool NORMED, int MAX_T = GEMV_MAX_T> __device__ void gemv_gated_rows(c
 extern "C" __global__ void gemv_gated(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width, int columns) {
     gemv_gated_rows<false>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }
-// gemv_gated for one token (one gate and one up sum a lane: 72 registers against gemv_gated's 87,
-// 3 blocks a multiprocessor). Not capped as the other one-token instances: batch-1 decode on an
+// gemv_gated for one token (one gate and one up sum a lane: 72 registers against gemv_gated's 87
+// under NVRTC 12.9, 3 blocks a multiprocessor). Not capped as the other one-token instances: batch-1 decode on an
 // H200 ran 241.1 tok/s with every one-token instance at 40 registers, 247.5 with none capped,
 // while the linears alone (bench linear) moved little either way.
 #ifndef GEMV_GATED_ONE_BLOCKS
 #define GEMV_GATED_ONE_BLOCKS 1
 #endif
 #define GEMV_GATED_ONE_BOUNDS __launch_bounds__(256, GEMV_GATED_ONE_BLOCKS)
-extern "C" __global__ void GEMV_GATED_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width,
-                                                         int columns) {
+extern "C" __global__ void GEMV_GATED_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens,
+                                                               int width, int columns) {
     gemv_gated_rows<false, 1>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }
 // gemv_gated of rmsNorm(residual) · norm_weight (normedGatedLinear); dynamic shared memory T · K · 2 bytes.
