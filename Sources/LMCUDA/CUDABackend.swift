@@ -29,11 +29,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// H200: 31.5 µs against our 35.3).
     let gemvMaxColumns: Int
     /// One-token linears, packed projections and gated MLPs on each GEMV kernel's one-token
-    /// instance, named with "_one" after it (one sum a lane; the linears' registers capped for
-    /// 6 blocks a multiprocessor where the 8-token instances fit 5; gemv_gated_one 3 where
-    /// gemv_gated fits 2; `PEREGRINE_CUDA_GEMV_ONE=0`: the 8-token ones). Batch-1 decode on an
-    /// H100 183.0 against 180.3 tok/s (linears only); on an H200 241.1 against 236.5 with every
-    /// one-token instance capped, 247.5 with none.
+    /// instance, named with "_one" after it (one sum a lane; `PEREGRINE_CUDA_GEMV_ONE=0`: the
+    /// 8-token ones). Batch-1 decode on an H200 247.5 against 236.5 tok/s (241.1 with the
+    /// one-token registers capped for 6 blocks a multiprocessor, gemv.cu's GEMV_ONE_BLOCKS); on an
+    /// H100, capped and linears only, 183.0 against 180.3.
     let gemvOneToken: Bool
     /// Packed projections of a few tokens in one GEMV launch (`PEREGRINE_CUDA_PACKED_GEMV=0`: one per projection).
     let packedGEMV: Bool

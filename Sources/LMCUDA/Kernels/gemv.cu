@@ -123,12 +123,14 @@ template <typename Outputs, int SPLIT, int MAX_T = GEMV_MAX_T> __device__ void g
     }
 }
 
-// One token only (MAX_T 1), registers capped for GEMV_ONE_BLOCKS blocks (48 warps) a
-// multiprocessor, where the 8-token instances fit 5: more warps with loads in flight (on an H100
-// every Llama-3-8B linear streams faster so, most of all the short o and q/k/v matrices, whose
-// warps stream few batches).
+// One token only (MAX_T 1): one sum a lane. Launch bounds (256, GEMV_ONE_BLOCKS); the default 1
+// leaves registers to the compiler (56-64 for the linears, 72 for gemv_gated_one under NVRTC
+// 12.9). With them capped at 40 for 6 blocks a multiprocessor (GEMV_ONE_BLOCKS=6, the default
+// before), batch-1 decode on an H200 ran 241.1 tok/s against 247.5 uncapped, the difference mostly
+// in gemv_gated_one (bench linear moved little); 5 spills gemv_gated_one (224.9). On an H100 the
+// cap of 6 gave 183.0 against the 8-token instances' 180.3; uncapped has not run there.
 #ifndef GEMV_ONE_BLOCKS
-#define GEMV_ONE_BLOCKS 6
+#define GEMV_ONE_BLOCKS 1
 #endif
 #define GEMV_ONE_BOUNDS __launch_bounds__(256, GEMV_ONE_BLOCKS)
 // Instances of up to MAX_T tokens under BOUNDS (empty: the compiler's register choice).
@@ -287,16 +289,9 @@ template <bool NORMED, int MAX_T = GEMV_MAX_T> __device__ void gemv_gated_rows(c
 extern "C" __global__ void gemv_gated(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width, int columns) {
     gemv_gated_rows<false>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }
-// gemv_gated for one token (one gate and one up sum a lane: 72 registers against gemv_gated's 87
-// under NVRTC 12.9, 3 blocks a multiprocessor). Not capped as the other one-token instances: batch-1 decode on an
-// H200 ran 241.1 tok/s with every one-token instance at 40 registers, 247.5 with none capped,
-// while the linears alone (bench linear) moved little either way.
-#ifndef GEMV_GATED_ONE_BLOCKS
-#define GEMV_GATED_ONE_BLOCKS 1
-#endif
-#define GEMV_GATED_ONE_BOUNDS __launch_bounds__(256, GEMV_GATED_ONE_BLOCKS)
-extern "C" __global__ void GEMV_GATED_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens,
-                                                               int width, int columns) {
+// gemv_gated for one token.
+extern "C" __global__ void GEMV_ONE_BOUNDS gemv_gated_one(const bf16* x, const bf16* weight, bf16* out, int activation, int tokens, int width,
+                                                         int columns) {
     gemv_gated_rows<false, 1>(x, nullptr, 0.f, weight, out, activation, tokens, width, columns);
 }
 // gemv_gated of rmsNorm(residual) · norm_weight (normedGatedLinear); dynamic shared memory T · K · 2 bytes.
